@@ -1,0 +1,56 @@
+"""fastlr: fast, exact, compile-safe learning-rate schedules for Keras 3 / TensorFlow.
+
+``import fastlr`` is light: TensorFlow, Keras and Numba load on first use. Schedules become Keras
+``LearningRateSchedule``s (registered as ``fastlr>Name``) as soon as Keras is imported.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "evaluate": "fastlr.bulk",
+    "Schedule": "fastlr.schedules",
+    "REGISTRY": "fastlr.schedules",
+    "Constant": "fastlr.schedules",
+    "CosineDecay": "fastlr.schedules",
+    "CosineDecayRestarts": "fastlr.schedules",
+    "CyclicalLearningRate": "fastlr.schedules",
+    "ExponentialDecay": "fastlr.schedules",
+    "ExponentialRange": "fastlr.schedules",
+    "InverseSqrtDecay": "fastlr.schedules",
+    "InverseTimeDecay": "fastlr.schedules",
+    "OneCycle": "fastlr.schedules",
+    "PiecewiseConstantDecay": "fastlr.schedules",
+    "PolynomialDecay": "fastlr.schedules",
+    "WarmupCosineDecay": "fastlr.schedules",
+    "WarmupCosineRestarts": "fastlr.schedules",
+    "WarmupStableDecay": "fastlr.schedules",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastlr' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _install_keras_hook() -> None:
+    from fastlr import _keras
+
+    _keras.install()
+
+
+_install_keras_hook()

@@ -1,0 +1,116 @@
+"""The vocabulary schedule formulas are written in, and how a formula is bound to an engine.
+
+A formula is a plain Python function of ``(step, *params)`` that reaches every operation through the
+module-level name ``xp``. It uses only:
+
+* arithmetic operators, comparisons, and ``//`` / ``%`` on integer steps (or params);
+* ``xp.f`` (to float64), ``xp.where``, ``xp.minimum``, ``xp.maximum``, ``xp.floor``, ``xp.ceildiv``,
+  ``xp.floordiv``, ``xp.cos``, ``xp.exp``, ``xp.log``, ``xp.log1p``, ``xp.sqrt``, ``xp.power``,
+  ``xp.cos_remaining``, ``xp.count_less``, ``xp.take``;
+* Python ``if`` on *parameters* only (resolved once per trace / loop-invariant in kernels), never on
+  the step.
+
+``step`` arrives as a non-negative int64 (scalar, array or tensor). Integer phase arithmetic stays on
+int64; everything else is float64, and the engine rounds the result once to the output dtype.
+
+:func:`bind` re-creates a formula with ``xp`` pointing at an engine's namespace (NumPy here, TF in
+:mod:`fastlr.engines.graph`, Numba in :mod:`fastlr.engines.numba_cpu`). Helper functions marked with
+:func:`formula` are re-bound recursively, so shared curve pieces are written once too.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def formula(fn: Callable) -> Callable:
+    """Mark ``fn`` as formula code: :func:`bind` re-binds its ``xp`` (and its helpers') per engine."""
+    fn.__fastlr_formula__ = True
+    return fn
+
+
+_BOUND: dict[tuple[Any, int], Callable] = {}
+
+
+def bind(fn: Callable, ops: Any, wrap: Callable[[Callable], Callable] | None = None) -> Callable:
+    """Return ``fn`` with its global ``xp`` (and marked helpers) bound to ``ops``.
+
+    Args:
+        fn: a formula function (its module imports ``xp`` from this module).
+        ops: the engine namespace supplying the vocabulary.
+        wrap: applied to every re-bound function, e.g. ``numba.njit`` for compiled engines.
+    """
+    key = (fn, id(ops), id(wrap))
+    hit = _BOUND.get(key)
+    if hit is not None:
+        return hit
+    scope = dict(fn.__globals__)
+    scope["xp"] = ops
+    for name in fn.__code__.co_names:
+        helper = scope.get(name)
+        if getattr(helper, "__fastlr_formula__", False):
+            scope[name] = bind(helper, ops, wrap)
+    clone = types.FunctionType(
+        fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    clone.__qualname__ = fn.__qualname__
+    clone.__doc__ = fn.__doc__
+    result = wrap(clone) if wrap is not None else clone
+    _BOUND[key] = result
+    return result
+
+
+class NumpyOps:
+    """Float64 NumPy engine: the reference every other engine is compared against."""
+
+    name = "numpy"
+
+    @staticmethod
+    def f(x):
+        return np.asarray(x, dtype=np.float64)
+
+    where = staticmethod(np.where)
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+    floor = staticmethod(np.floor)
+    cos = staticmethod(np.cos)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
+    sqrt = staticmethod(np.sqrt)
+
+    @staticmethod
+    def power(a, b):
+        return np.power(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+
+    @staticmethod
+    def floordiv(a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def ceildiv(a, b):
+        return -np.floor_divide(-np.asarray(a), b)
+
+    @staticmethod
+    def cos_remaining(r):
+        """``(1 - cos(pi*r)) / 2`` as ``sin(pi*r/2)**2``: exact relative accuracy as ``r -> 0``."""
+        s = np.sin(np.asarray(r, dtype=np.float64) * (0.5 * math.pi))
+        return s * s
+
+    @staticmethod
+    def count_less(boundaries, x):
+        """How many ``boundaries`` (sorted) are ``< x``."""
+        return np.searchsorted(np.asarray(boundaries, dtype=np.float64), x, side="left")
+
+    @staticmethod
+    def take(values, idx):
+        return np.asarray(values, dtype=np.float64)[idx]
+
+
+xp = NumpyOps
+"""Placeholder namespace formulas import; :func:`bind` replaces it per engine."""

@@ -1,0 +1,137 @@
+"""``evaluate(schedule, steps)``: bulk precomputation on the host.
+
+This module checks arguments, resolves ``steps`` (``N``, a ``range`` or an integer array), handles
+the output buffer (``out=`` may be a ``np.memmap`` larger than RAM) and walks it in chunks; the
+engines compute. No schedule math here.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+CHUNK = 1 << 20
+"""Steps per chunk: bounds the temporaries of the NumPy engine (about 8 MiB each)."""
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_DEVICES = ("cpu",)
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in _DTYPES:
+        raise ValueError(
+            f"Argument `dtype` must be 'float32' or 'float64'. Received: dtype={dtype!r}"
+        )
+    return dt
+
+
+def _steps(steps: Any) -> range | np.ndarray:
+    """Resolve ``steps`` into a ``range`` (no index array) or a 1-D int64-convertible array."""
+    if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
+        if steps < 0:
+            raise ValueError(f"Argument `steps` must be >= 0 when an int. Received: steps={steps}")
+        return range(int(steps))
+    if isinstance(steps, range):
+        if steps.step <= 0 or (len(steps) and steps.start < 0):
+            raise ValueError(
+                "Argument `steps` as a range must have step > 0 and start >= 0. "
+                f"Received: steps={steps!r}"
+            )
+        if len(steps) and steps[-1] >= 2**63:
+            raise ValueError(f"Argument `steps` must stay below 2**63. Received: steps={steps!r}")
+        return steps
+    if isinstance(steps, bool) or steps is None or isinstance(steps, (str, bytes, float)):
+        raise ValueError(
+            "Argument `steps` must be an int N, a range or a 1-D integer array. "
+            f"Received: steps={steps!r}"
+        )
+    arr = np.asarray(steps)
+    if arr.ndim != 1:
+        raise ValueError(f"Argument `steps` must be 1-D. Received: steps with shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(
+            "Argument `steps` must hold integers (got dtype "
+            f"{arr.dtype}; NaN and fractional steps are not steps)."
+        )
+    if arr.size and arr.dtype.kind == "i" and arr.min() < 0:
+        raise ValueError(f"Argument `steps` must be >= 0. Received: a minimum of {arr.min()}")
+    if arr.size and arr.dtype.kind == "u" and arr.max() >= 2**63:
+        raise ValueError("Argument `steps` must stay below 2**63.")
+    return arr
+
+
+def _out(out: Any, n: int, dt: np.dtype) -> np.ndarray:
+    if out is None:
+        return np.empty(n, dtype=dt)
+    if not isinstance(out, np.ndarray):
+        raise ValueError(
+            f"Argument `out` must be a NumPy array or memmap. Received: out of type {type(out)}"
+        )
+    if out.shape != (n,):
+        raise ValueError(f"Argument `out` must have shape ({n},). Received: out.shape={out.shape}")
+    if out.dtype != dt:
+        raise ValueError(
+            f"Argument `out` must have dtype {dt.name}. Received: out.dtype={out.dtype}"
+        )
+    if not out.flags.writeable:
+        raise ValueError("Argument `out` must be writeable. Received: a read-only array")
+    return out
+
+
+def evaluate(
+    schedule: Any,
+    steps: Any,
+    *,
+    dtype: Any = "float32",
+    out: np.ndarray | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Evaluate ``schedule`` at many steps at once.
+
+    Args:
+        schedule: a fastlr schedule.
+        steps: an int ``N`` (steps ``0 .. N-1``; no index array is allocated), a ``range``
+            (start >= 0, step > 0) or a 1-D integer array of any int dtype, order and stride.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        out: optional preallocated 1-D array (or ``np.memmap``) of that dtype and length.
+        device: ``"cpu"``.
+
+    Returns:
+        ``out`` (or a new array) holding the learning rate at each step.
+
+    Example:
+        >>> import fastlr
+        >>> s = fastlr.WarmupCosineDecay(0.1, total_steps=1000, warmup_steps=100)
+        >>> fastlr.evaluate(s, range(0, 1001, 250), dtype="float64").round(6).tolist()
+        [0.0, 0.093301, 0.058682, 0.017861, 0.0]
+    """
+    from fastlr.schedules import Schedule
+
+    if not isinstance(schedule, Schedule):
+        raise TypeError(
+            "Argument `schedule` must be a fastlr schedule. "
+            f"Received: schedule of type {type(schedule).__name__}"
+        )
+    dt = _dtype(dtype)
+    if device not in _DEVICES:
+        raise ValueError(f"Argument `device` must be one of {_DEVICES}. Received: device={device!r}")
+    s = _steps(steps)
+    n = len(s)
+    result = _out(out, n, dt)
+    from fastlr.engines.numpy_ref import evaluate_into
+
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        if isinstance(s, range):
+            r = s[lo:hi]
+            chunk = np.arange(r.start, r.stop, r.step, dtype=np.int64)
+        else:
+            chunk = np.asarray(s[lo:hi], dtype=np.int64)
+        evaluate_into(schedule, chunk, result[lo:hi])
+    return result

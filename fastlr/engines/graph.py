@@ -1,0 +1,156 @@
+"""TensorFlow graph engine: how a formula runs inside ``model.fit`` and ``tf.function``.
+
+* The step (Python/NumPy int, int/uint/float tensor or Keras variable, any shape) becomes int64;
+  float steps are floored, steps below 0 count as 0.
+* Phase arithmetic runs on int64, the rest in float64 (one trace for every step value, no ``cond``,
+  XLA-compilable); the result is rounded once to float32 and has the step's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tensorflow as tf
+
+_F64 = tf.float64
+_I64 = tf.int64
+
+
+def _const(x: Any, dtype=None):
+    if isinstance(x, (tf.Tensor, tf.Variable)):
+        return x
+    if dtype is None:
+        dtype = tf.bool if isinstance(x, bool) else _I64 if isinstance(x, int) else _F64
+    return tf.constant(x, dtype=dtype)
+
+
+def _pair(a: Any, b: Any):
+    """Convert Python numbers to tensors of the partner's dtype (float64/int64 by default)."""
+    ta, tb = isinstance(a, (tf.Tensor, tf.Variable)), isinstance(b, (tf.Tensor, tf.Variable))
+    if ta and tb:
+        if a.dtype != b.dtype:
+            a, b = tf.cast(a, _F64), tf.cast(b, _F64)
+        return a, b
+    if ta:
+        if isinstance(b, float) and not a.dtype.is_floating:
+            a = tf.cast(a, _F64)
+        return a, _const(b, a.dtype)
+    if tb:
+        if isinstance(a, float) and not b.dtype.is_floating:
+            b = tf.cast(b, _F64)
+        return _const(a, b.dtype), b
+    dtype = _F64 if isinstance(a, float) or isinstance(b, float) else None
+    return _const(a, dtype), _const(b, dtype)
+
+
+def _f(x):
+    return tf.cast(x, _F64) if isinstance(x, (tf.Tensor, tf.Variable)) else tf.constant(x, _F64)
+
+
+class TensorFlowOps:
+    """The formula vocabulary on TensorFlow ops (float64 math, int64 phases)."""
+
+    name = "tensorflow"
+    f = staticmethod(_f)
+
+    @staticmethod
+    def where(c, a, b):
+        a, b = _pair(a, b)
+        return tf.where(_const(c), a, b)
+
+    @staticmethod
+    def minimum(a, b):
+        return tf.minimum(*_pair(a, b))
+
+    @staticmethod
+    def maximum(a, b):
+        return tf.maximum(*_pair(a, b))
+
+    @staticmethod
+    def floor(x):
+        return tf.floor(_f(x))
+
+    @staticmethod
+    def cos(x):
+        return tf.cos(_f(x))
+
+    @staticmethod
+    def exp(x):
+        return tf.exp(_f(x))
+
+    @staticmethod
+    def log(x):
+        return tf.math.log(_f(x))
+
+    @staticmethod
+    def log1p(x):
+        return tf.math.log1p(_f(x))
+
+    @staticmethod
+    def sqrt(x):
+        return tf.sqrt(_f(x))
+
+    @staticmethod
+    def power(a, b):
+        return tf.pow(_f(a), _f(b))
+
+    @staticmethod
+    def floordiv(a, b):
+        a, b = _pair(a, b)
+        return tf.math.floordiv(a, b)
+
+    @staticmethod
+    def ceildiv(a, b):
+        a, b = _pair(a, b)
+        return -tf.math.floordiv(-a, b)
+
+    @staticmethod
+    def cos_remaining(r):
+        s = tf.sin(_f(r) * (0.5 * math.pi))
+        return s * s
+
+    @staticmethod
+    def count_less(boundaries, x):
+        # Unrolled compare-and-count: XLA-safe (no searchsorted kernel needed), any shape.
+        xf = _f(x)
+        total = tf.zeros_like(xf, dtype=_I64)
+        for b in boundaries:
+            total += tf.cast(xf > b, _I64)
+        return total
+
+    @staticmethod
+    def take(values, idx):
+        return tf.gather(tf.constant(values, _F64), idx)
+
+
+def as_step(step: Any) -> tf.Tensor:
+    """Any step input -> int64 tensor >= 0 of the same shape."""
+    if not isinstance(step, (tf.Tensor, tf.Variable)):
+        if hasattr(step, "value") and hasattr(step, "dtype") and hasattr(step, "assign"):
+            step = tf.convert_to_tensor(step)  # Keras variable (optimizer.iterations)
+        else:
+            import numpy as np
+
+            arr = np.asarray(step)
+            if arr.dtype == object or arr.dtype.kind not in "iuf":
+                raise TypeError(
+                    "Argument `step` must be an integer (or float) scalar, array or tensor. "
+                    f"Received: step={step!r}"
+                )
+            step = tf.constant(arr)
+    if step.dtype.is_floating:
+        step = tf.floor(tf.cast(step, _F64))
+    elif step.dtype == tf.bool or not step.dtype.is_integer:
+        raise TypeError(f"Argument `step` must be numeric. Received: step with dtype {step.dtype}")
+    return tf.maximum(tf.cast(step, _I64), tf.constant(0, _I64))
+
+
+def call(schedule: Any, step: Any, dtype: Any = tf.float32) -> tf.Tensor:
+    """Evaluate ``schedule`` at ``step`` in the graph; returns ``dtype`` of ``step``'s shape."""
+    s = as_step(step)
+    fn = schedule.bound_formula(TensorFlowOps)
+    with tf.name_scope(type(schedule).__name__):
+        y = fn(s, *schedule.formula_args())
+        y = tf.cast(_f(y) if not isinstance(y, tf.Tensor) else y, _F64)
+        return tf.broadcast_to(tf.cast(y, dtype), tf.shape(s))

@@ -1,0 +1,127 @@
+"""The schedule base class: immutable parameters, one formula, config, registry.
+
+A schedule subclass provides:
+
+* ``__init__`` with the public signature, validating with :mod:`fastlr._validate` and passing the
+  normalized values to ``super().__init__(**params)``;
+* ``formula(step, *args)``: a ``@staticmethod`` written in the :mod:`fastlr._ops` vocabulary;
+* optionally ``formula_args()`` when the formula wants derived arguments (enum codes, defaults
+  resolved), instead of the parameters in signature order.
+
+The base class does the rest: attribute access, ``get_config``/``from_config``, equality, ``repr``,
+``__call__`` (graph engine) and ``evaluate`` (bulk engine). It becomes a
+``keras.optimizers.schedules.LearningRateSchedule`` subclass as soon as Keras is imported (see
+:mod:`fastlr._keras`), so building a schedule never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+REGISTRY: dict[str, type[Schedule]] = {}
+"""Every public schedule class by name; engines, tests and benchmarks iterate over it."""
+
+
+def register(cls: type[Schedule]) -> type[Schedule]:
+    """Class decorator: add ``cls`` to :data:`REGISTRY` (and to Keras's, once Keras is loaded)."""
+    REGISTRY[cls.__name__] = cls
+    from fastlr import _keras
+
+    _keras.register_if_attached(cls)
+    return cls
+
+
+class _Root:
+    """Placeholder base, swapped for Keras's ``LearningRateSchedule`` when Keras loads."""
+
+
+class Schedule(_Root):
+    """Base class of all fastlr schedules: a pure function of the integer step."""
+
+    # Parameters that go to ``get_config`` but not to the formula (Keras's ``name``).
+    config_only: ClassVar[tuple[str, ...]] = ()
+    # (low, high) documented range of values, used by property tests; subclasses refine it.
+
+    def __init__(self, **params: Any) -> None:
+        object.__setattr__(self, "_params", dict(params))
+
+    # -- immutability ---------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"{type(self).__name__} is immutable; build a new schedule instead of setting "
+            f"`{name}` (e.g. `{type(self).__name__}(**{{**s.get_config(), {name!r}: ...}})`)."
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._params == self._params
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._params))
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-serializable), as Keras expects."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self._params.items()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Schedule:
+        return cls(**config)
+
+    # -- formula --------------------------------------------------------------------------------
+    @staticmethod
+    def formula(step, *args):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def formula_args(self) -> tuple:
+        """Arguments passed to :meth:`formula` after ``step`` (default: params in order)."""
+        return tuple(v for k, v in self._params.items() if k not in self.config_only)
+
+    @classmethod
+    def bound_formula(cls, ops: Any, wrap: Callable | None = None) -> Callable:
+        """The formula bound to an engine namespace (see :func:`fastlr._ops.bind`)."""
+        from fastlr._ops import bind
+
+        return bind(cls.formula, ops, wrap)
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def __call__(self, step: Any) -> Any:
+        """Evaluate in the TensorFlow graph: float32 tensor of ``step``'s shape (XLA-safe)."""
+        from fastlr.engines import graph
+
+        return graph.call(self, step)
+
+    def evaluate(
+        self,
+        steps: Any,
+        *,
+        dtype: Any = "float32",
+        out: np.ndarray | None = None,
+        device: str = "cpu",
+    ) -> np.ndarray:
+        """Bulk-evaluate on the host; same as ``fastlr.evaluate(self, steps, ...)``."""
+        from fastlr.bulk import evaluate
+
+        return evaluate(self, steps, dtype=dtype, out=out, device=device)
+
+
+def _rebuild(cls: type[Schedule], params: dict[str, Any]) -> Schedule:
+    return cls(**params)

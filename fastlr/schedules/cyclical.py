@@ -1,0 +1,80 @@
+"""Leslie Smith's cyclical learning rates (triangular, triangular2, exp_range)."""
+
+from __future__ import annotations
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+
+MODES = ("triangular", "triangular2", "exp_range")
+
+
+@register
+class CyclicalLearningRate(Schedule):
+    """Cyclical LR (Smith, 2017); values equal ``torch.optim.lr_scheduler.CyclicLR``.
+
+    With ``U = step_size``, ``D = step_size_down`` (default ``U``), ``c = step // (U + D)`` (the
+    0-based cycle) and ``r = step % (U + D)`` (both by integer division, exact at any step):
+
+    * position ``x = r / U`` while ``r <= U``, else ``(U + D - r) / D``;
+    * ``lr = initial + (maximal - initial) * x * scale`` with ``scale`` = 1 (``triangular``),
+      ``0.5**c`` (``triangular2``) or ``gamma**step`` (``exp_range``).
+
+    Args:
+        initial_learning_rate: lower bound, >= 0.
+        maximal_learning_rate: upper bound, >= ``initial_learning_rate``.
+        step_size: steps of the rising half, int > 0.
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        gamma: ``exp_range`` decay per step, in ``(0, 1]``.
+        step_size_down: steps of the falling half, int > 0 (default ``step_size``).
+
+    Example:
+        >>> from fastlr import CyclicalLearningRate
+        >>> s = CyclicalLearningRate(0.1, 1.0, step_size=4, mode="triangular2")
+        >>> s.evaluate([0, 2, 4, 6, 8, 12, 16], dtype="float64").round(6).tolist()
+        [0.1, 0.55, 1.0, 0.55, 0.1, 0.55, 0.1]
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        maximal_learning_rate: float,
+        step_size: int,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        step_size_down: int | None = None,
+    ) -> None:
+        low = v.rate("initial_learning_rate", initial_learning_rate)
+        high = v.rate("maximal_learning_rate", maximal_learning_rate)
+        v.require(high >= low, "maximal_learning_rate",
+                  f"must be >= initial_learning_rate={low}", maximal_learning_rate)
+        super().__init__(
+            initial_learning_rate=low,
+            maximal_learning_rate=high,
+            step_size=v.integer("step_size", step_size, gt=0),
+            mode=v.choice("mode", mode, MODES),
+            gamma=v.real("gamma", gamma, gt=0, le=1),
+            step_size_down=None
+            if step_size_down is None
+            else v.integer("step_size_down", step_size_down, gt=0),
+        )
+
+    def formula_args(self) -> tuple:
+        p = self._params
+        down = p["step_size"] if p["step_size_down"] is None else p["step_size_down"]
+        return (p["initial_learning_rate"], p["maximal_learning_rate"], p["step_size"],
+                MODES.index(p["mode"]), p["gamma"], down)
+
+    @staticmethod
+    def formula(step, low, high, up, mode, gamma, down):
+        period = up + down
+        cycle = xp.floordiv(step, period)
+        r = step - cycle * period
+        x = xp.where(r <= up, xp.f(r) / up, xp.f(period - r) / down)
+        if mode == 0:
+            scale = 1.0
+        elif mode == 1:
+            scale = xp.power(0.5, cycle)
+        else:
+            scale = xp.power(gamma, step)
+        return low + (high - low) * x * scale

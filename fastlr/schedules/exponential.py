@@ -1,0 +1,55 @@
+"""Keras's ExponentialDecay, exact at any step."""
+
+from __future__ import annotations
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+
+
+@register
+class ExponentialDecay(Schedule):
+    """Drop-in for ``keras.optimizers.schedules.ExponentialDecay`` (same parameters and values).
+
+    Formula: ``lr(step) = initial_learning_rate * decay_rate ** p`` with ``p = step / decay_steps``,
+    or ``p = floor(step / decay_steps)`` (integer division) when ``staircase=True``.
+
+    Args:
+        initial_learning_rate: value at step 0, >= 0.
+        decay_steps: > 0 (int, or float as Keras allows).
+        decay_rate: in ``(0, 1]`` (growth past 1 would overflow; use ``ExponentialRange``).
+        staircase: decay in discrete intervals.
+        name: Keras's op name, kept for config compatibility.
+
+    Example:
+        >>> from fastlr import ExponentialDecay
+        >>> s = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)
+        >>> s.evaluate([0, 100, 150, 200], dtype="float64").round(6).tolist()
+        [0.1, 0.05, 0.035355, 0.025]
+    """
+
+    config_only = ("name",)
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int | float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "ExponentialDecay",
+    ) -> None:
+        super().__init__(
+            initial_learning_rate=v.rate("initial_learning_rate", initial_learning_rate),
+            decay_steps=v.steps_like("decay_steps", decay_steps, gt=0),
+            decay_rate=v.real("decay_rate", decay_rate, gt=0, le=1),
+            staircase=v.flag("staircase", staircase),
+            name=v.text("name", name),
+        )
+
+    @staticmethod
+    def formula(step, initial_learning_rate, decay_steps, decay_rate, staircase):
+        if staircase:
+            p = xp.f(xp.floordiv(step, decay_steps))
+        else:
+            p = xp.f(step) / decay_steps
+        return initial_learning_rate * xp.power(decay_rate, p)

@@ -1,0 +1,65 @@
+"""Keras's PolynomialDecay (with cycles), exact at any step."""
+
+from __future__ import annotations
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+
+
+@register
+class PolynomialDecay(Schedule):
+    """Drop-in for ``keras.optimizers.schedules.PolynomialDecay`` (same parameters and values).
+
+    Formula: ``lr(step) = (initial - end) * (1 - p) ** power + end`` with ``p = t / D``:
+
+    * ``cycle=False``: ``t = min(step, decay_steps)``, ``D = decay_steps``;
+    * ``cycle=True``: ``t = step``, ``D = decay_steps * max(1, ceil(step / decay_steps))``
+      (the ceiling by integer division, so cycles stay exact past 2**24).
+
+    ``1 - p`` is computed as ``(D - t) / D`` to avoid cancellation near the end.
+
+    Args:
+        initial_learning_rate: value at step 0, >= 0.
+        decay_steps: > 0 (int, or float as Keras allows).
+        end_learning_rate: final value, >= 0.
+        power: exponent, > 0.
+        cycle: restart the decay every ``decay_steps`` (from an ever-longer horizon, as Keras).
+        name: Keras's op name, kept for config compatibility.
+
+    Example:
+        >>> from fastlr import PolynomialDecay
+        >>> s = PolynomialDecay(0.1, decay_steps=100, end_learning_rate=0.0, power=2.0)
+        >>> s.evaluate([0, 50, 100, 200], dtype="float64").round(6).tolist()
+        [0.1, 0.025, 0.0, 0.0]
+    """
+
+    config_only = ("name",)
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int | float,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+        name: str = "PolynomialDecay",
+    ) -> None:
+        super().__init__(
+            initial_learning_rate=v.rate("initial_learning_rate", initial_learning_rate),
+            decay_steps=v.steps_like("decay_steps", decay_steps, gt=0),
+            end_learning_rate=v.rate("end_learning_rate", end_learning_rate),
+            power=v.real("power", power, gt=0),
+            cycle=v.flag("cycle", cycle),
+            name=v.text("name", name),
+        )
+
+    @staticmethod
+    def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle):
+        if cycle:
+            horizon = xp.f(xp.maximum(xp.ceildiv(step, decay_steps), 1)) * decay_steps
+            remaining = (horizon - xp.f(step)) / horizon
+        else:
+            remaining = xp.f(decay_steps - xp.minimum(step, decay_steps)) / decay_steps
+        delta = initial_learning_rate - end_learning_rate
+        return delta * xp.power(remaining, power) + end_learning_rate

@@ -1,0 +1,46 @@
+"""The exponential ramp of the LR range test."""
+
+from __future__ import annotations
+
+import math
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+
+
+@register
+class ExponentialRange(Schedule):
+    """Exponential ramp from ``start_lr`` to ``end_lr`` over ``num_steps``, then ``end_lr``.
+
+    Formula: ``lr(step) = start_lr * (end_lr / start_lr) ** (min(step, num_steps) / num_steps)``
+    (the ramp of Smith's LR range test and fast.ai's ``lr_find``).
+
+    Args:
+        start_lr: first value, > 0.
+        end_lr: last value, > 0.
+        num_steps: int > 0.
+
+    Example:
+        >>> from fastlr import ExponentialRange
+        >>> s = ExponentialRange(1e-4, 1.0, num_steps=4)
+        >>> s.evaluate([0, 1, 2, 4, 9], dtype="float64").round(6).tolist()
+        [0.0001, 0.001, 0.01, 1.0, 1.0]
+    """
+
+    def __init__(self, start_lr: float, end_lr: float, num_steps: int) -> None:
+        super().__init__(
+            start_lr=v.rate("start_lr", start_lr, positive=True),
+            end_lr=v.rate("end_lr", end_lr, positive=True),
+            num_steps=v.integer("num_steps", num_steps, gt=0),
+        )
+
+    def formula_args(self) -> tuple:
+        p = self._params
+        return (p["start_lr"], p["end_lr"], p["num_steps"], math.log(p["end_lr"] / p["start_lr"]))
+
+    @staticmethod
+    def formula(step, start_lr, end_lr, num_steps, log_ratio):
+        t = xp.minimum(step, num_steps)
+        ramp = start_lr * xp.exp(log_ratio * (xp.f(t) / num_steps))
+        return xp.where(t >= num_steps, end_lr, ramp)

@@ -1,0 +1,138 @@
+"""SGDR: cosine annealing with warm restarts (Keras's CosineDecayRestarts, and with warmup)."""
+
+from __future__ import annotations
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+from fastlr.schedules._curves import geometric_cycle
+
+
+@register
+class CosineDecayRestarts(Schedule):
+    """Drop-in for ``keras.optimizers.schedules.CosineDecayRestarts``, exact at any step.
+
+    Cycle ``k`` lasts ``first_decay_steps * t_mul**k`` and starts where cycle ``k - 1`` ends.
+    Within it, with ``x`` the fraction of the cycle done:
+    ``lr = initial * ((1 - alpha) * m_mul**k * (1 + cos(pi * x)) / 2 + alpha)``.
+
+    Keras computes the cycle index in float32 and is wrong past 2**24 steps (at step 2**24 + 1
+    with ``first_decay_steps=2, t_mul=1`` it returns 1.0; this returns 0.5). Here the cycle index
+    comes from integer division (``t_mul == 1``) or a closed form corrected against the exact
+    cycle starts.
+
+    Args:
+        initial_learning_rate: peak of the first cycle, >= 0.
+        first_decay_steps: length of the first cycle, > 0.
+        t_mul: cycle length multiplier, >= 1 (below 1 the cycles end after a finite number of
+            steps, where Keras returns NaN).
+        m_mul: peak multiplier per cycle, > 0.
+        alpha: floor as a fraction of ``initial_learning_rate``, in ``[0, 1]``.
+        name: Keras's op name, kept for config compatibility.
+
+    Example:
+        >>> from fastlr import CosineDecayRestarts
+        >>> s = CosineDecayRestarts(1.0, 2, t_mul=1.0)
+        >>> s.evaluate([0, 1, 2, 2**24, 2**24 + 1], dtype="float64").round(6).tolist()
+        [1.0, 0.5, 1.0, 1.0, 0.5]
+    """
+
+    config_only = ("name",)
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int | float,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        super().__init__(
+            initial_learning_rate=v.rate("initial_learning_rate", initial_learning_rate),
+            first_decay_steps=v.steps_like("first_decay_steps", first_decay_steps, gt=0),
+            t_mul=v.real("t_mul", t_mul, ge=1),
+            m_mul=v.real("m_mul", m_mul, gt=0),
+            alpha=v.real("alpha", alpha, ge=0, le=1),
+            name=v.text("name", name),
+        )
+
+    @staticmethod
+    def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha):
+        k, start, length = geometric_cycle(step, first_decay_steps, t_mul)
+        remaining = (start + length - xp.f(step)) / length
+        cosine = xp.power(m_mul, k) * xp.cos_remaining(remaining)
+        return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
+
+
+@register
+class WarmupCosineRestarts(Schedule):
+    """SGDR with a linear warmup at the start of every cycle, growing cycles and decaying peaks.
+
+    Cycle ``k`` lasts ``L_k = first_cycle_steps * cycle_mult**k`` (real-valued boundaries, as in
+    Keras's closed form) and starts where cycle ``k - 1`` ends. Its warmup lasts
+    ``W_k = warmup_steps * cycle_mult**k`` (``warmup_steps`` if ``scale_warmup=False``) and its
+    amplitude is ``A_k = (max_lr - min_lr) * gamma**k``. With ``s`` the step within the cycle:
+
+    * ``s < W_k``: ``min_lr + A_k * s / W_k``;
+    * otherwise: ``min_lr + A_k * (1 + cos(pi * (s - W_k) / (L_k - W_k))) / 2``.
+
+    With ``warmup_steps=0`` it equals ``CosineDecayRestarts(max_lr, first_cycle_steps,
+    t_mul=cycle_mult, m_mul=gamma, alpha=min_lr / max_lr)``. The blog schedule whose warmup and
+    period both grow by ``(1 + multi)`` per cycle is ``cycle_mult = 1 + multi``.
+
+    Args:
+        max_lr: peak of the first cycle, > 0.
+        first_cycle_steps: length of the first cycle (warmup included), int > 0.
+        cycle_mult: cycle length multiplier, >= 1.
+        warmup_steps: warmup of the first cycle, int >= 0 and < ``first_cycle_steps``.
+        min_lr: floor, in ``[0, max_lr]``.
+        gamma: peak decay per cycle, in ``(0, 1]``.
+        scale_warmup: scale the warmup with the cycle (``True``) or keep it fixed.
+
+    Example:
+        >>> from fastlr import WarmupCosineRestarts
+        >>> s = WarmupCosineRestarts(1.0, 10, cycle_mult=2.0, warmup_steps=2, gamma=0.5)
+        >>> s.evaluate([0, 1, 2, 6, 10, 14, 22], dtype="float64").round(6).tolist()
+        [0.0, 0.5, 1.0, 0.5, 0.0, 0.5, 0.25]
+    """
+
+    def __init__(
+        self,
+        max_lr: float,
+        first_cycle_steps: int,
+        cycle_mult: float = 1.0,
+        warmup_steps: int = 0,
+        min_lr: float = 0.0,
+        gamma: float = 1.0,
+        scale_warmup: bool = True,
+    ) -> None:
+        max_lr = v.rate("max_lr", max_lr, positive=True)
+        first = v.integer("first_cycle_steps", first_cycle_steps, gt=0)
+        warmup = v.integer("warmup_steps", warmup_steps, ge=0)
+        v.require(warmup < first, "warmup_steps", f"must be < first_cycle_steps={first}", warmup)
+        min_lr = v.rate("min_lr", min_lr)
+        v.require(min_lr <= max_lr, "min_lr", f"must be <= max_lr={max_lr}", min_lr)
+        super().__init__(
+            max_lr=max_lr,
+            first_cycle_steps=first,
+            cycle_mult=v.real("cycle_mult", cycle_mult, ge=1),
+            warmup_steps=warmup,
+            min_lr=min_lr,
+            gamma=v.real("gamma", gamma, gt=0, le=1),
+            scale_warmup=v.flag("scale_warmup", scale_warmup),
+        )
+
+    @staticmethod
+    def formula(step, max_lr, first_cycle_steps, cycle_mult, warmup_steps, min_lr, gamma,
+                scale_warmup):
+        k, start, length = geometric_cycle(step, first_cycle_steps, cycle_mult)
+        if scale_warmup:
+            warm = warmup_steps * (length / first_cycle_steps)
+        else:
+            warm = xp.f(warmup_steps) + 0.0 * length
+        s = xp.f(step) - start
+        amplitude = (max_lr - min_lr) * xp.power(gamma, k)
+        rising = s / xp.maximum(warm, 1e-300)
+        falling = xp.cos_remaining((length - s) / (length - warm))
+        return min_lr + amplitude * xp.where(s < warm, rising, falling)

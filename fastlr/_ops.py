@@ -1,21 +1,21 @@
 """The vocabulary schedule formulas are written in, and how a formula is bound to an engine.
 
-A formula is a plain Python function of ``(step, *params)`` that reaches every operation through the
-module-level name ``xp``. It uses only:
+A formula is a plain Python function of ``(step, *params)`` that reaches every operation through
+the module-level name ``xp``. It uses only:
 
-* arithmetic operators, comparisons, and ``//`` / ``%`` on integer steps (or params);
-* ``xp.f`` (to float64), ``xp.where``, ``xp.minimum``, ``xp.maximum``, ``xp.floor``, ``xp.ceildiv``,
-  ``xp.floordiv``, ``xp.cos``, ``xp.exp``, ``xp.log``, ``xp.log1p``, ``xp.sqrt``, ``xp.power``,
-  ``xp.cos_remaining``, ``xp.count_less``, ``xp.take``;
-* Python ``if`` on *parameters* only (resolved once per trace / loop-invariant in kernels), never on
-  the step.
+* arithmetic operators and comparisons;
+* ``xp.f`` (to float64), ``xp.where``, ``xp.minimum``, ``xp.maximum``, ``xp.floor``,
+  ``xp.floordiv``, ``xp.ceildiv``, ``xp.cos``, ``xp.exp``, ``xp.log``, ``xp.log1p``, ``xp.sqrt``,
+  ``xp.power``, ``xp.cos_remaining``, ``xp.count_less``, ``xp.take``;
+* Python ``if`` on *parameters* only (resolved once per trace, loop-invariant in kernels), never
+  on the step.
 
-``step`` arrives as a non-negative int64 (scalar, array or tensor). Integer phase arithmetic stays on
-int64; everything else is float64, and the engine rounds the result once to the output dtype.
+``step`` arrives as a non-negative int64 (scalar, array or tensor). Integer phase arithmetic stays
+on int64; everything else is float64, and the engine rounds the result once to the output dtype.
 
 :func:`bind` re-creates a formula with ``xp`` pointing at an engine's namespace (NumPy here, TF in
-:mod:`fastlr.engines.graph`, Numba in :mod:`fastlr.engines.numba_cpu`). Helper functions marked with
-:func:`formula` are re-bound recursively, so shared curve pieces are written once too.
+:mod:`fastlr.engines.graph`, Numba in :mod:`fastlr.engines.numba_cpu`). Helper functions marked
+with :func:`formula` are re-bound recursively, so shared curve pieces are written once too.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 
 
 def formula(fn: Callable) -> Callable:
-    """Mark ``fn`` as formula code: :func:`bind` re-binds its ``xp`` (and its helpers') per engine."""
+    """Mark ``fn`` as formula code: :func:`bind` re-binds its ``xp`` (and helpers') per engine."""
     fn.__fastlr_formula__ = True
     return fn
 
@@ -55,9 +55,7 @@ def bind(fn: Callable, ops: Any, wrap: Callable[[Callable], Callable] | None = N
         helper = scope.get(name)
         if getattr(helper, "__fastlr_formula__", False):
             scope[name] = bind(helper, ops, wrap)
-    clone = types.FunctionType(
-        fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__
-    )
+    clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
     clone.__qualname__ = fn.__qualname__
     clone.__doc__ = fn.__doc__
     result = wrap(clone) if wrap is not None else clone

@@ -7,6 +7,7 @@ value (Python ``int``/``float``/``bool``/``tuple``) so schedules store plain, se
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Sequence
@@ -105,7 +106,7 @@ def sequence(name: str, value: Any, *, min_len: int = 0) -> tuple:
 
 def increasing(name: str, items: Sequence[float], original: Any) -> None:
     """Require strictly increasing items."""
-    for a, b in zip(items, items[1:]):
+    for a, b in itertools.pairwise(items):
         if not b > a:
             fail(name, "must be strictly increasing", original)
 

@@ -120,7 +120,9 @@ def evaluate(
         )
     dt = _dtype(dtype)
     if device not in _DEVICES:
-        raise ValueError(f"Argument `device` must be one of {_DEVICES}. Received: device={device!r}")
+        raise ValueError(
+            f"Argument `device` must be one of {_DEVICES}. Received: device={device!r}"
+        )
     s = _steps(steps)
     n = len(s)
     result = _out(out, n, dt)

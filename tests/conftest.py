@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # A per-session cache dir: a stale compiled kernel can never hide a change.
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-numba-cache-")
 
-import pytest  # noqa: E402
+import pytest
 
 # Representative, valid parameters for every registered schedule (used across test modules).
 EXAMPLES: dict[str, list[dict]] = {
@@ -24,8 +24,9 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "PolynomialDecay": [
         dict(initial_learning_rate=0.1, decay_steps=100),
-        dict(initial_learning_rate=0.1, decay_steps=7, end_learning_rate=0.01, power=2.0,
-             cycle=True),
+        dict(
+            initial_learning_rate=0.1, decay_steps=7, end_learning_rate=0.01, power=2.0, cycle=True
+        ),
     ],
     "PiecewiseConstantDecay": [
         dict(boundaries=[100, 200], values=[0.1, 0.01, 0.001]),
@@ -33,8 +34,13 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "CosineDecay": [
         dict(initial_learning_rate=0.1, decay_steps=100),
-        dict(initial_learning_rate=0.0, decay_steps=100, alpha=0.1, warmup_target=0.1,
-             warmup_steps=10),
+        dict(
+            initial_learning_rate=0.0,
+            decay_steps=100,
+            alpha=0.1,
+            warmup_target=0.1,
+            warmup_steps=10,
+        ),
     ],
     "CosineDecayRestarts": [
         dict(initial_learning_rate=1.0, first_decay_steps=2, t_mul=1.0),
@@ -42,34 +48,65 @@ EXAMPLES: dict[str, list[dict]] = {
         dict(initial_learning_rate=0.1, first_decay_steps=10),
     ],
     "WarmupCosineDecay": [
-        dict(target_lr=0.1, total_steps=100, warmup_steps=10, hold_steps=5, start_lr=0.01,
-             min_lr=0.001),
+        dict(
+            target_lr=0.1,
+            total_steps=100,
+            warmup_steps=10,
+            hold_steps=5,
+            start_lr=0.01,
+            min_lr=0.001,
+        ),
         dict(target_lr=1.0, total_steps=1000),
     ],
     "WarmupCosineRestarts": [
-        dict(max_lr=1.0, first_cycle_steps=10, cycle_mult=2.0, warmup_steps=3, min_lr=0.1,
-             gamma=0.8),
+        dict(
+            max_lr=1.0, first_cycle_steps=10, cycle_mult=2.0, warmup_steps=3, min_lr=0.1, gamma=0.8
+        ),
         dict(max_lr=0.5, first_cycle_steps=7, warmup_steps=2, scale_warmup=False),
         dict(max_lr=1.0, first_cycle_steps=4, cycle_mult=1.5, warmup_steps=1),
     ],
     "CyclicalLearningRate": [
         dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4),
-        dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4,
-             mode="triangular2", step_size_down=6),
-        dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=5, mode="exp_range",
-             gamma=0.99),
+        dict(
+            initial_learning_rate=0.1,
+            maximal_learning_rate=1.0,
+            step_size=4,
+            mode="triangular2",
+            step_size_down=6,
+        ),
+        dict(
+            initial_learning_rate=0.1,
+            maximal_learning_rate=1.0,
+            step_size=5,
+            mode="exp_range",
+            gamma=0.99,
+        ),
     ],
     "OneCycle": [
         dict(max_lr=1.0, total_steps=100),
-        dict(max_lr=0.5, total_steps=37, pct_start=0.25, three_phase=True,
-             anneal_strategy="linear"),
+        dict(
+            max_lr=0.5, total_steps=37, pct_start=0.25, three_phase=True, anneal_strategy="linear"
+        ),
     ],
     "WarmupStableDecay": [
         dict(peak_lr=1.0, total_steps=100, warmup_steps=10, decay_steps=20),
-        dict(peak_lr=1.0, total_steps=100, warmup_steps=0, decay_steps=30, min_lr=0.1,
-             decay_type="cosine"),
-        dict(peak_lr=0.5, total_steps=50, warmup_steps=5, decay_steps=10, min_lr=0.05,
-             start_lr=0.05, decay_type="1-sqrt"),
+        dict(
+            peak_lr=1.0,
+            total_steps=100,
+            warmup_steps=0,
+            decay_steps=30,
+            min_lr=0.1,
+            decay_type="cosine",
+        ),
+        dict(
+            peak_lr=0.5,
+            total_steps=50,
+            warmup_steps=5,
+            decay_steps=10,
+            min_lr=0.05,
+            start_lr=0.05,
+            decay_type="1-sqrt",
+        ),
     ],
     "InverseSqrtDecay": [
         dict(peak_lr=1.0, warmup_steps=100),
@@ -97,5 +134,4 @@ def example_schedules():
 
 
 # Steps where exactness is most at risk: 0, float32's integer limit, int32's, large, int64 floats'.
-LARGE_STEPS = [2**24 - 1, 2**24, 2**24 + 1, 2**31 - 1, 2**31 + 7, 10**9 + 3, 10**12 + 1,
-               2**53 - 1]
+LARGE_STEPS = [2**24 - 1, 2**24, 2**24 + 1, 2**31 - 1, 2**31 + 7, 10**9 + 3, 10**12 + 1, 2**53 - 1]

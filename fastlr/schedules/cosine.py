@@ -56,16 +56,27 @@ class CosineDecay(Schedule):
     def formula_args(self) -> tuple:
         p = self._params
         if p["warmup_target"] is None:
-            return (p["initial_learning_rate"], p["decay_steps"], p["alpha"],
-                    p["initial_learning_rate"], 0)
-        return (p["initial_learning_rate"], p["decay_steps"], p["alpha"], p["warmup_target"],
-                p["warmup_steps"])
+            return (
+                p["initial_learning_rate"],
+                p["decay_steps"],
+                p["alpha"],
+                p["initial_learning_rate"],
+                0,
+            )
+        return (
+            p["initial_learning_rate"],
+            p["decay_steps"],
+            p["alpha"],
+            p["warmup_target"],
+            p["warmup_steps"],
+        )
 
     @staticmethod
     def formula(step, initial_learning_rate, decay_steps, alpha, peak, warmup_steps):
         end = warmup_steps + decay_steps
         t = xp.minimum(xp.f(step), end)
         warm = initial_learning_rate + (peak - initial_learning_rate) * (
-            t / max(warmup_steps, 1e-300))
+            t / max(warmup_steps, 1e-300)
+        )
         decayed = peak * ((1.0 - alpha) * xp.cos_remaining((end - t) / decay_steps) + alpha)
         return xp.where(t < warmup_steps, warm, decayed)

@@ -46,8 +46,12 @@ class CyclicalLearningRate(Schedule):
     ) -> None:
         low = v.rate("initial_learning_rate", initial_learning_rate)
         high = v.rate("maximal_learning_rate", maximal_learning_rate)
-        v.require(high >= low, "maximal_learning_rate",
-                  f"must be >= initial_learning_rate={low}", maximal_learning_rate)
+        v.require(
+            high >= low,
+            "maximal_learning_rate",
+            f"must be >= initial_learning_rate={low}",
+            maximal_learning_rate,
+        )
         super().__init__(
             initial_learning_rate=low,
             maximal_learning_rate=high,
@@ -62,8 +66,14 @@ class CyclicalLearningRate(Schedule):
     def formula_args(self) -> tuple:
         p = self._params
         down = p["step_size"] if p["step_size_down"] is None else p["step_size_down"]
-        return (p["initial_learning_rate"], p["maximal_learning_rate"], p["step_size"],
-                MODES.index(p["mode"]), p["gamma"], down)
+        return (
+            p["initial_learning_rate"],
+            p["maximal_learning_rate"],
+            p["step_size"],
+            MODES.index(p["mode"]),
+            p["gamma"],
+            down,
+        )
 
     @staticmethod
     def formula(step, low, high, up, mode, gamma, down):

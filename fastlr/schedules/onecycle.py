@@ -59,8 +59,12 @@ class OneCycle(Schedule):
         rise = pct * total
         v.require(rise > 1, "pct_start", f"* total_steps must be > 1 (total_steps={total})", pct)
         if three:
-            v.require(2 * rise - 2 < total - 1, "pct_start",
-                      f"must leave room for three phases in total_steps={total}", pct)
+            v.require(
+                2 * rise - 2 < total - 1,
+                "pct_start",
+                f"must leave room for three phases in total_steps={total}",
+                pct,
+            )
         super().__init__(
             max_lr=v.rate("max_lr", max_lr),
             total_steps=total,
@@ -73,12 +77,20 @@ class OneCycle(Schedule):
 
     def formula_args(self) -> tuple:
         p = self._params
-        return (p["max_lr"], p["total_steps"], p["pct_start"], p["div_factor"],
-                p["final_div_factor"], ANNEAL.index(p["anneal_strategy"]), p["three_phase"])
+        return (
+            p["max_lr"],
+            p["total_steps"],
+            p["pct_start"],
+            p["div_factor"],
+            p["final_div_factor"],
+            ANNEAL.index(p["anneal_strategy"]),
+            p["three_phase"],
+        )
 
     @staticmethod
-    def formula(step, max_lr, total_steps, pct_start, div_factor, final_div_factor, linear,
-                three_phase):
+    def formula(
+        step, max_lr, total_steps, pct_start, div_factor, final_div_factor, linear, three_phase
+    ):
         initial = max_lr / div_factor
         low = initial / final_div_factor
         e1 = pct_start * total_steps - 1.0

@@ -124,8 +124,9 @@ class WarmupCosineRestarts(Schedule):
         )
 
     @staticmethod
-    def formula(step, max_lr, first_cycle_steps, cycle_mult, warmup_steps, min_lr, gamma,
-                scale_warmup):
+    def formula(
+        step, max_lr, first_cycle_steps, cycle_mult, warmup_steps, min_lr, gamma, scale_warmup
+    ):
         k, start, length = geometric_cycle(step, first_cycle_steps, cycle_mult)
         if scale_warmup:
             warm = warmup_steps * (length / first_cycle_steps)

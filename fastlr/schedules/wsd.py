@@ -54,8 +54,12 @@ class WarmupStableDecay(Schedule):
         total = v.integer("total_steps", total_steps, gt=0)
         warmup = v.integer("warmup_steps", warmup_steps, ge=0)
         decay = v.integer("decay_steps", decay_steps, gt=0)
-        v.require(warmup + decay <= total, "decay_steps",
-                  f"plus warmup_steps={warmup} must be <= total_steps={total}", decay)
+        v.require(
+            warmup + decay <= total,
+            "decay_steps",
+            f"plus warmup_steps={warmup} must be <= total_steps={total}",
+            decay,
+        )
         min_lr = v.rate("min_lr", min_lr)
         v.require(min_lr <= peak_lr, "min_lr", f"must be <= peak_lr={peak_lr}", min_lr)
         super().__init__(
@@ -70,8 +74,15 @@ class WarmupStableDecay(Schedule):
 
     def formula_args(self) -> tuple:
         p = self._params
-        return (p["peak_lr"], p["total_steps"], p["warmup_steps"], p["decay_steps"], p["min_lr"],
-                p["start_lr"], DECAY_TYPES.index(p["decay_type"]))
+        return (
+            p["peak_lr"],
+            p["total_steps"],
+            p["warmup_steps"],
+            p["decay_steps"],
+            p["min_lr"],
+            p["start_lr"],
+            DECAY_TYPES.index(p["decay_type"]),
+        )
 
     @staticmethod
     def formula(step, peak_lr, total_steps, warmup_steps, decay_steps, min_lr, start_lr, kind):

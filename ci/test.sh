@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the project with its test extras, lint, then run the README's test command.
+# pytest's exit code 5 (no tests collected) fails the run like any other failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL=3 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+start=$(date +%s)
+
+echo "== install"
+python -m pip install --quiet -e '.[test]'
+python -c "import fastlr, numpy, numba, tensorflow, keras; print('fastlr', fastlr.__version__, \
+'| numpy', numpy.__version__, '| numba', numba.__version__, '| tensorflow', tensorflow.__version__, \
+'| keras', keras.__version__)" 2>/dev/null
+
+echo "== lint"
+ruff check .
+ruff format --check .
+
+echo "== tests (the README's test command: pytest)"
+python -m pytest
+
+if [ -d benchmarks ] && ls benchmarks/test_*.py >/dev/null 2>&1; then
+  echo "== benchmark smoke run (timings disabled)"
+  python -m pytest benchmarks --benchmark-disable -q
+fi
+
+echo "== CI finished in $(( $(date +%s) - start )) s"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
-from fastlr.schedules._curves import geometric_cycle
+from fastlr.schedules._curves import geometric_cycle, pow_bits
 
 
 @register
@@ -18,8 +18,8 @@ class CosineDecayRestarts(Schedule):
 
     Keras computes the cycle index in float32 and is wrong past 2**24 steps (at step 2**24 + 1
     with ``first_decay_steps=2, t_mul=1`` it returns 1.0; this returns 0.5). Here the cycle index
-    comes from integer division (``t_mul == 1``) or a closed form corrected against the exact
-    cycle starts.
+    and the position in the cycle come from double-double arithmetic against the real-valued
+    cycle starts, so they are right at any step up to 2**53.
 
     Args:
         initial_learning_rate: peak of the first cycle, >= 0.
@@ -57,10 +57,22 @@ class CosineDecayRestarts(Schedule):
             name=v.text("name", name),
         )
 
+    def formula_args(self) -> tuple:
+        p = self._params
+        first, t_mul = p["first_decay_steps"], p["t_mul"]
+        return (
+            p["initial_learning_rate"],
+            first,
+            t_mul,
+            p["m_mul"],
+            p["alpha"],
+            pow_bits(first, t_mul),
+        )
+
     @staticmethod
-    def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha):
-        k, start, length = geometric_cycle(step, first_decay_steps, t_mul)
-        remaining = (start + length - xp.f(step)) / length
+    def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits):
+        k, s, length = geometric_cycle(step, first_decay_steps, t_mul, nbits)
+        remaining = (length - s) / length
         cosine = xp.power(m_mul, k) * xp.cos_remaining(remaining)
         return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
 
@@ -123,16 +135,26 @@ class WarmupCosineRestarts(Schedule):
             scale_warmup=v.flag("scale_warmup", scale_warmup),
         )
 
+    def formula_args(self) -> tuple:
+        return (*super().formula_args(), pow_bits(self.first_cycle_steps, self.cycle_mult))
+
     @staticmethod
     def formula(
-        step, max_lr, first_cycle_steps, cycle_mult, warmup_steps, min_lr, gamma, scale_warmup
+        step,
+        max_lr,
+        first_cycle_steps,
+        cycle_mult,
+        warmup_steps,
+        min_lr,
+        gamma,
+        scale_warmup,
+        nbits,
     ):
-        k, start, length = geometric_cycle(step, first_cycle_steps, cycle_mult)
+        k, s, length = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits)
         if scale_warmup:
             warm = warmup_steps * (length / first_cycle_steps)
         else:
             warm = xp.f(warmup_steps) + 0.0 * length
-        s = xp.f(step) - start
         amplitude = (max_lr - min_lr) * xp.power(gamma, k)
         rising = s / xp.maximum(warm, 1e-300)
         falling = xp.cos_remaining((length - s) / (length - warm))

@@ -1,0 +1,140 @@
+"""``import fastlr`` stays light; schedules become Keras schedules whenever Keras is imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import EXAMPLES
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _run(script: str, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
+
+
+LIGHT = """
+    import json, pickle, sys
+
+    import fastlr
+
+    examples = json.loads(sys.argv[1])
+    n = 0
+    first = None
+    for name, kws in examples.items():
+        cls = getattr(fastlr, name)
+        for kw in kws:
+            s = cls(**kw)
+            first = first or s
+            v = s.evaluate([0, 1, 10, 99, 2**31 + 7])
+            assert v.dtype.name == "float32" and v.shape == (5,), v
+            v64 = fastlr.evaluate(s, range(0, 100, 7), dtype="float64")
+            assert v64.dtype.name == "float64" and len(v64) == 15
+            assert cls.from_config(s.get_config()) == s
+            assert pickle.loads(pickle.dumps(s)) == s
+            repr(s)
+            n += 1
+
+    from fastlr.schedules import _base
+
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "numba"))
+    print("RESULT" + json.dumps({
+        "n": n,
+        "heavy": heavy,
+        "bases": [c.__module__ + "." + c.__name__ for c in _base.Schedule.__bases__],
+        "isinstance_root": isinstance(first, _base._Root),
+    }))
+"""
+
+
+def _result(stdout: str) -> dict:
+    line = next(x for x in stdout.splitlines() if x.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])
+
+
+def test_import_is_light_and_schedules_work_without_keras():
+    result = _result(_run(LIGHT, json.dumps(EXAMPLES)))
+    assert result["n"] == sum(len(v) for v in EXAMPLES.values())
+    assert result["heavy"] == []
+    assert result["bases"] == ["fastlr.schedules._base._Root"]
+    assert result["isinstance_root"] is True
+
+
+def test_plain_import_does_not_load_schedules_or_heavy_modules():
+    out = _run(
+        """
+        import sys
+        import fastlr
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in
+                        ("tensorflow", "keras", "numba"))
+        print("RESULT", loaded, "fastlr.engines.graph" in sys.modules)
+        """
+    )
+    assert "RESULT [] False" in out
+
+
+CHECK_KERAS = """
+    import keras
+    import fastlr
+    from fastlr.schedules import REGISTRY
+
+    s = fastlr.WarmupCosineDecay(0.1, 10)
+    assert isinstance(s, keras.optimizers.schedules.LearningRateSchedule)
+    assert keras.saving.get_registered_object("fastlr>WarmupCosineDecay") is type(s)
+    assert keras.saving.get_registered_name(type(s)) == "fastlr>WarmupCosineDecay"
+    for name, cls in REGISTRY.items():
+        assert keras.saving.get_registered_object("fastlr>" + name) is cls, name
+        assert issubclass(cls, keras.optimizers.schedules.LearningRateSchedule), name
+    blob = keras.optimizers.schedules.serialize(s)
+    assert blob["registered_name"] == "fastlr>WarmupCosineDecay", blob
+    assert keras.optimizers.schedules.deserialize(blob) == s
+    opt = keras.optimizers.SGD(learning_rate=s)
+    assert opt._learning_rate is s
+    print("RESULT ok", float(opt.learning_rate))
+"""
+
+ORDERS = {
+    # fastlr first (the import hook attaches on `import keras`); an instance built before Keras
+    # was imported must follow its class.
+    "fastlr-before-keras": """
+        import sys
+        import fastlr
+        early = fastlr.WarmupCosineDecay(0.1, 10)
+        assert "keras" not in sys.modules and "tensorflow" not in sys.modules
+        import keras
+        assert isinstance(early, keras.optimizers.schedules.LearningRateSchedule)
+        """,
+    # fastlr first, Keras reached through TensorFlow.
+    "fastlr-before-tf-keras": """
+        import sys
+        import fastlr
+        early = fastlr.CosineDecay(0.1, 10)
+        assert "keras" not in sys.modules
+        import tensorflow as tf
+        assert isinstance(early, tf.keras.optimizers.schedules.LearningRateSchedule)
+        """,
+    # Keras first: `import fastlr` attaches right away.
+    "fastlr-after-keras": """
+        import keras
+        import fastlr
+        """,
+}
+
+
+@pytest.mark.parametrize("order", list(ORDERS))
+def test_keras_attachment_in_any_import_order(order):
+    out = _run(textwrap.dedent(ORDERS[order]) + textwrap.dedent(CHECK_KERAS))
+    assert "RESULT ok 0.1" in out

@@ -13,6 +13,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 
 def _received(name: str, value: Any) -> str:
     return f"Received: {name}={value!r}"
@@ -74,7 +76,7 @@ def steps_like(name: str, value: Any, *, gt=None, ge=None) -> int | float:
 
 def flag(name: str, value: Any) -> bool:
     """A boolean (Python or NumPy bool)."""
-    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+    if not isinstance(value, (bool, np.bool_)):
         fail(name, "must be a bool", value, TypeError)
     return bool(value)
 

@@ -21,7 +21,7 @@ _DEVICES = ("cpu",)
 
 def _dtype(dtype: Any) -> np.dtype:
     try:
-        dt = np.dtype(dtype)
+        dt = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would mean float64
     except TypeError:
         dt = None
     if dt is None or dt.name not in _DTYPES:

@@ -39,7 +39,8 @@ class PiecewiseConstantDecay(Schedule):
         vals = v.sequence("values", values)
         if len(b) != len(vals) - 1:
             raise ValueError(
-                "The length of boundaries should be 1 less than the length of values. "
+                "Argument `values` must have one element more than `boundaries` (as in Keras, "
+                "the length of boundaries should be 1 less than the length of values). "
                 f"Received: boundaries={boundaries!r} of length {len(b)}, and "
                 f"values={values!r} of length {len(vals)}."
             )

@@ -37,10 +37,12 @@ class ExponentialRange(Schedule):
 
     def formula_args(self) -> tuple:
         p = self._params
-        return (p["start_lr"], p["end_lr"], p["num_steps"], math.log(p["end_lr"] / p["start_lr"]))
+        log_start = math.log(p["start_lr"])
+        # Logs of each end, not of their ratio: the ratio itself may overflow (1e300 / 1e-300).
+        return (p["end_lr"], p["num_steps"], log_start, math.log(p["end_lr"]) - log_start)
 
     @staticmethod
-    def formula(step, start_lr, end_lr, num_steps, log_ratio):
+    def formula(step, end_lr, num_steps, log_start, log_ratio):
         t = xp.minimum(step, num_steps)
-        ramp = start_lr * xp.exp(log_ratio * (xp.f(t) / num_steps))
+        ramp = xp.exp(log_start + log_ratio * (xp.f(t) / num_steps))
         return xp.where(t >= num_steps, end_lr, ramp)

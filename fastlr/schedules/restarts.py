@@ -26,7 +26,8 @@ class CosineDecayRestarts(Schedule):
         first_decay_steps: length of the first cycle, > 0.
         t_mul: cycle length multiplier, >= 1 (below 1 the cycles end after a finite number of
             steps, where Keras returns NaN).
-        m_mul: peak multiplier per cycle, > 0.
+        m_mul: peak multiplier per cycle, in ``(0, 1]`` (above 1 the peaks grow without bound
+            and overflow to inf).
         alpha: floor as a fraction of ``initial_learning_rate``, in ``[0, 1]``.
         name: Keras's op name, kept for config compatibility.
 
@@ -52,7 +53,7 @@ class CosineDecayRestarts(Schedule):
             initial_learning_rate=v.rate("initial_learning_rate", initial_learning_rate),
             first_decay_steps=v.steps_like("first_decay_steps", first_decay_steps, gt=0),
             t_mul=v.real("t_mul", t_mul, ge=1),
-            m_mul=v.real("m_mul", m_mul, gt=0),
+            m_mul=v.real("m_mul", m_mul, gt=0, le=1),
             alpha=v.real("alpha", alpha, ge=0, le=1),
             name=v.text("name", name),
         )

@@ -2,7 +2,7 @@
 
 This module checks arguments, resolves ``steps`` (``N``, a ``range`` or an integer array), handles
 the output buffer (``out=`` may be a ``np.memmap`` larger than RAM) and walks it in chunks; the
-engines compute. No schedule math here.
+Numba engine (:mod:`fastlr.engines.numba_cpu`) computes. No schedule math here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-CHUNK = 1 << 20
-"""Steps per chunk: bounds the temporaries of the NumPy engine (about 8 MiB each)."""
+CHUNK = 1 << 24
+"""Steps per kernel call: keeps a huge (memmapped) evaluation interruptible between chunks."""
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 _DEVICES = ("cpu",)
@@ -126,14 +126,16 @@ def evaluate(
     s = _steps(steps)
     n = len(s)
     result = _out(out, n, dt)
-    from fastlr.engines.numpy_ref import evaluate_into
+    if n == 0:
+        return result
+    from fastlr.engines import numba_cpu
 
+    if not isinstance(s, range) and s.dtype != np.int64:
+        s = s.astype(np.int64)  # one kernel per layout instead of one per integer dtype
     for lo in range(0, n, CHUNK):
         hi = min(lo + CHUNK, n)
         if isinstance(s, range):
-            r = s[lo:hi]
-            chunk = np.arange(r.start, r.stop, r.step, dtype=np.int64)
+            numba_cpu.evaluate_range(schedule, s.start + lo * s.step, s.step, result[lo:hi])
         else:
-            chunk = np.asarray(s[lo:hi], dtype=np.int64)
-        evaluate_into(schedule, chunk, result[lo:hi])
+            numba_cpu.evaluate_array(schedule, s[lo:hi], result[lo:hi])
     return result

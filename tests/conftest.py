@@ -8,6 +8,8 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # A per-session cache dir: a stale compiled kernel can never hide a change.
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-numba-cache-")
+# Generated kernel modules too: every test session compiles from the current sources.
+os.environ["FASTLR_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-kernels-")
 
 import pytest
 
@@ -135,3 +137,43 @@ def example_schedules():
 
 # Steps where exactness is most at risk: 0, float32's integer limit, int32's, large, int64 floats'.
 LARGE_STEPS = [2**24 - 1, 2**24, 2**24 + 1, 2**31 - 1, 2**31 + 7, 10**9 + 3, 10**12 + 1, 2**53 - 1]
+
+
+def f32_budget(reference, peak: float):
+    """One float32 ulp of the (float64) reference, plus ``2**-24 * peak`` for values near zero."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype=np.float64)
+    return np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64) + 2.0**-24 * peak
+
+
+def peak_of(schedule) -> float:
+    """The largest value of ``schedule`` over its first 10,000 steps (scale of the abs budget)."""
+    import numpy as np
+
+    from fastlr.engines.numpy_ref import reference
+
+    return float(np.max(np.abs(reference(schedule, np.arange(10_000)))))
+
+
+def assert_within_budget(values, reference, dtype, peak: float) -> None:
+    """The bulk engines' accuracy contract against the float64 reference.
+
+    float32: within 1 ulp of the reference plus ``2**-24 * peak`` (for values near zero);
+    float64: within 1e-12 relative (plus ``1e-15 * peak`` absolute).
+    """
+    import numpy as np
+
+    values = np.asarray(values)
+    ref = np.asarray(reference, dtype=np.float64)
+    assert values.dtype == np.dtype(dtype), (values.dtype, dtype)
+    err = np.abs(values.astype(np.float64) - ref)
+    if values.dtype == np.float32:
+        budget = f32_budget(ref, peak)
+    else:
+        budget = 1e-12 * np.abs(ref) + 1e-15 * peak
+    bad = err > budget
+    assert not bad.any(), (
+        f"{bad.sum()} values outside the budget; worst at index {int(np.argmax(err - budget))}: "
+        f"got {values[bad][:3]}, want {ref[bad][:3]}"
+    )

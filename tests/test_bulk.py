@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, LARGE_STEPS, example_schedules
+from conftest import EXAMPLES, LARGE_STEPS, assert_within_budget, example_schedules, peak_of
 
 import fastlr
 import fastlr.bulk
@@ -28,7 +28,7 @@ def single(s, step: int, dtype="float64") -> float:
 def test_int_n_is_steps_zero_to_n_minus_one(schedule):
     v = fastlr.evaluate(schedule, 50, dtype="float64")
     assert v.shape == (50,) and v.dtype == np.float64
-    np.testing.assert_array_equal(v, reference(schedule, np.arange(50)))
+    assert_within_budget(v, reference(schedule, np.arange(50)), "float64", peak_of(schedule))
     np.testing.assert_array_equal(v, fastlr.evaluate(schedule, np.arange(50), dtype="float64"))
 
 
@@ -136,7 +136,7 @@ def test_output_dtypes(dtype):
     v = fastlr.evaluate(s, 1001, dtype=dtype)
     assert v.dtype == np.dtype(dtype)
     ref = reference(s, np.arange(1001))
-    np.testing.assert_array_equal(v, ref.astype(np.dtype(dtype)))  # rounded once from float64
+    assert_within_budget(v, ref, dtype, peak=0.1)
 
 
 def test_default_dtype_is_float32():

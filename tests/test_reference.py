@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS
+from conftest import EXAMPLES, LARGE_STEPS, f32_budget
 from reference import REFERENCE, cycle_of
 
 import fastlr
@@ -271,7 +271,7 @@ def steps_for(name: str, p: dict) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 @functools.cache
 def results(case: str):
-    """``(schedule, steps, reference, float64 bulk, float32 graph, peak)`` for a case id."""
+    """``(schedule, steps, reference, float64 bulk, float32 graph, peak, float32 bulk)``."""
     name, params = CASES[case]
     schedule = REGISTRY[name](**params)
     config = {k: v for k, v in schedule.get_config().items() if k != "name"}
@@ -281,7 +281,8 @@ def results(case: str):
     f64 = schedule.evaluate(steps, dtype="float64")
     f32 = schedule(tf.constant(steps, dtype=tf.int64)).numpy()
     peak = max(float(np.max(np.abs(ref))), 1e-300)
-    return schedule, steps, ref, f64, f32, peak
+    bulk32 = schedule.evaluate(steps, dtype="float32")
+    return schedule, steps, ref, f64, f32, peak, bulk32
 
 
 def _report(steps, ref, got, bad, limit=8) -> str:
@@ -291,7 +292,7 @@ def _report(steps, ref, got, bad, limit=8) -> str:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_float64_bulk_matches_reference(case):
-    schedule, steps, ref, f64, _, _ = results(case)
+    schedule, steps, ref, f64, *_ = results(case)
     assert f64.dtype == np.float64
     bad = ~(np.abs(f64 - ref) <= RTOL64 * np.abs(ref) + ATOL64)
     assert not bad.any(), f"{schedule!r}: {int(bad.sum())} steps off\n" + _report(
@@ -299,17 +300,14 @@ def test_float64_bulk_matches_reference(case):
     )
 
 
-def _f32_tolerance(ref: np.ndarray, peak: float) -> np.ndarray:
-    """One float32 ulp of the reference, plus ``2**-24 * peak`` for values near zero."""
-    return np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64) + 2.0**-24 * peak
-
-
+@pytest.mark.parametrize("engine", ["graph", "bulk"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_float32_graph_matches_reference(case):
-    schedule, steps, ref, _, f32, peak = results(case)
+def test_float32_matches_reference(case, engine):
+    schedule, steps, ref, _, graph32, peak, bulk32 = results(case)
+    f32 = graph32 if engine == "graph" else bulk32
     assert f32.dtype == np.float32 and f32.shape == steps.shape
     err = np.abs(f32.astype(np.float64) - ref)
-    bad = ~(err <= _f32_tolerance(ref, peak))
+    bad = ~(err <= f32_budget(ref, peak))
     assert not bad.any(), f"{schedule!r}: {int(bad.sum())} steps off\n" + _report(
         steps, ref, f32, bad
     )
@@ -327,11 +325,13 @@ def float32_errors(ref: np.ndarray, f32: np.ndarray, peak: float) -> np.ndarray:
     return err / unit
 
 
-def test_worst_float32_ulp_error_over_registry():
+@pytest.mark.parametrize("engine", ["graph", "bulk"])
+def test_worst_float32_ulp_error_over_registry(engine):
     worst = (-1.0, "", 0, 0.0, 0.0)
     per_class: dict[str, tuple[float, str]] = {}
     for case in sorted(CASES):
-        _, steps, ref, _, f32, peak = results(case)
+        _, steps, ref, _, graph32, peak, bulk32 = results(case)
+        f32 = graph32 if engine == "graph" else bulk32
         ulps = float32_errors(ref, f32, peak)
         i = int(np.argmax(ulps))
         name = CASES[case][0]
@@ -340,7 +340,7 @@ def test_worst_float32_ulp_error_over_registry():
         if ulps[i] > worst[0]:
             worst = (float(ulps[i]), case, int(steps[i]), float(f32[i]), float(ref[i]))
     print(
-        f"\nworst float32 graph error over the registry ({len(CASES)} parameter sets): "
+        f"\nworst float32 {engine} error over the registry ({len(CASES)} parameter sets): "
         f"{worst[0]:.4g} ulp ({worst[1]} at step {worst[2]}: fastlr={worst[3]!r}, "
         f"reference={worst[4]!r})"
     )

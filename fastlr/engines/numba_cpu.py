@@ -16,9 +16,12 @@ How a formula becomes a kernel:
    served from a stale cache; unchanged ones load in milliseconds.
 
 Compile policy, in one place (:data:`KERNEL_OPTIONS`): ``error_model="numpy"`` (``where`` evaluates
-both sides, so a guarded division must not raise), no ``fastmath`` at all (contraction into FMA
-would break the error-free double-double arithmetic of the restart schedules, and reassociation
-the ulp budget), ``parallel=True`` over all cores, ``cache=True``.
+both sides, so a guarded division must not raise); of the fast-math flags only ``arcp`` (division
+by a loop-invariant becomes a multiplication by its reciprocal: at most one float64 ulp, far
+inside the budget); ``parallel=True`` over all cores; ``cache=True``. Never ``contract`` or
+``reassoc`` on formulas: fusing ``a*b - c`` into an FMA would break the error-free double-double
+arithmetic of the restart schedules. The one exception is the polynomial in ``cos_remaining``,
+whose FMA contraction only makes it more accurate (measured: +25% throughput, same 0.5 ulp).
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ import numba
 import numpy as np
 from numba import njit
 
-KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": False}
+KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"arcp"}}
 """Options of every compiled function (kernels add ``parallel=True, cache=True``)."""
+_POLYNOMIAL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"arcp", "contract"}}
 
 _jit = njit(**KERNEL_OPTIONS)
 
@@ -51,7 +55,7 @@ _S1, _S2, _S3, _S4 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0
 _S5, _S6, _S7 = -1.0 / 39916800.0, 1.0 / 6227020800.0, -1.0 / 1307674368000.0
 
 
-@_jit
+@njit(**_POLYNOMIAL_OPTIONS)
 def _cos_remaining(r):
     """``(1 - cos(pi r)) / 2 = sin(pi r / 2)**2`` for ``r`` in [0, 1], branch-free.
 

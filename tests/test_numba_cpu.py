@@ -1,0 +1,156 @@
+"""The Numba CPU engine: agreement with the reference, kernel generation and its cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import LARGE_STEPS, assert_within_budget, example_schedules, peak_of
+
+import fastlr
+from fastlr.engines import numba_cpu
+from fastlr.engines.numpy_ref import reference
+
+
+def _probe_steps(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.unique(
+        np.concatenate(
+            [
+                np.arange(0, 2000),
+                rng.integers(0, 2**53, size=2000),
+                rng.integers(0, 2**32, size=2000),
+                np.array(LARGE_STEPS),
+            ]
+        ).astype(np.int64)
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("schedule", example_schedules())
+def test_engine_agrees_with_float64_reference(schedule, dtype):
+    steps = _probe_steps(hash(repr(schedule)) % 2**32)
+    got = fastlr.evaluate(schedule, steps, dtype=dtype)
+    assert_within_budget(got, reference(schedule, steps), dtype, peak_of(schedule))
+
+
+@pytest.mark.parametrize("schedule", example_schedules())
+def test_range_and_array_kernels_agree_exactly(schedule):
+    r = range(2**40 + 3, 2**40 + 3 + 7 * 999, 7)
+    by_range = fastlr.evaluate(schedule, r, dtype="float64")
+    by_array = fastlr.evaluate(schedule, np.arange(r.start, r.stop, r.step), dtype="float64")
+    np.testing.assert_array_equal(by_range, by_array)
+
+
+def test_memmap_from_a_billion(tmp_path):
+    s = fastlr.WarmupCosineRestarts(0.1, 10**6, cycle_mult=1.5, warmup_steps=10**4, min_lr=1e-5)
+    n = 1_000_003
+    mm = np.lib.format.open_memmap(tmp_path / "lr.npy", mode="w+", dtype=np.float32, shape=(n,))
+    assert fastlr.evaluate(s, range(10**9, 10**9 + n), out=mm) is mm
+    mm.flush()
+    del mm
+    back = np.load(tmp_path / "lr.npy")
+    steps = np.arange(10**9, 10**9 + n, 997)
+    assert_within_budget(back[::997], reference(s, steps), "float32", 0.1)
+
+
+def test_a_kernel_module_per_structure_in_a_fingerprinted_folder():
+    s1 = fastlr.WarmupCosineDecay(0.1, 100)
+    s2 = fastlr.WarmupCosineDecay(0.5, 1000, warmup_steps=10)  # same structure, new values
+    fastlr.evaluate(s1, 10)
+    fastlr.evaluate(s2, 10)
+    _flat, shape = numba_cpu.flat_args(s1)
+    mod = numba_cpu.kernels(numba_cpu.structure(s1), shape)
+    assert mod is numba_cpu.kernels(numba_cpu.structure(s2), numba_cpu.flat_args(s2)[1])
+    path = Path(mod.__file__)
+    assert path.parent.name == f"kernels-{numba_cpu.fingerprint()}"
+    assert path.parent.parent == Path(os.environ["FASTLR_CACHE_DIR"])
+    assert "WarmupCosineDecay" in path.name
+
+
+def test_nesting_layout_for_composites():
+    class Leaf:
+        def __init__(self, *args):
+            self.args = args
+
+        def formula_args(self):
+            return self.args
+
+    class Node(Leaf):
+        def __init__(self, args, kids):
+            super().__init__(*args)
+            self.kids = kids
+
+        def children(self):
+            return self.kids
+
+    tree = Node((1, 2.5), [Leaf(3.0, (4, 5)), Node((6,), [Leaf(7, True)])])
+    flat, shape = numba_cpu.flat_args(tree)
+    assert shape == (2, (2,), (1, (2,)))
+    assert numba_cpu.kernel_args(tree) == (1, 2.5, (3.0, (4, 5)), (6, (7, True)))
+    nest = numba_cpu._nest_source(shape)
+    assert nest == "(f[0], f[1], (f[2], f[3]), (f[4], (f[5], f[6])))"
+    assert isinstance(flat[3], np.ndarray) and flat[3].tolist() == [4.0, 5.0]  # lists -> arrays
+    rebuilt = eval(nest, {"f": flat})
+    assert rebuilt[0] == 1 and rebuilt[2][1].tolist() == [4.0, 5.0] and rebuilt[3][1] == (7, True)
+
+
+def test_edited_formula_is_never_served_from_a_stale_cache(tmp_path):
+    """Copy the package, evaluate (filling the caches), edit a formula, evaluate again with
+    the same cache folders in a fresh process: the new formula's values must come back."""
+    src = Path(fastlr.__file__).resolve().parent
+    pkg = tmp_path / "site" / "fastlr"
+    shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        **os.environ,
+        "FASTLR_CACHE_DIR": str(tmp_path / "kernels"),
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+    }
+    # Load the copy explicitly: an editable install's import hook would outrank PYTHONPATH.
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location(
+            "fastlr", {str(pkg / "__init__.py")!r}, submodule_search_locations=[{str(pkg)!r}]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["fastlr"] = module
+        spec.loader.exec_module(module)
+        import fastlr
+        from fastlr.engines import numba_cpu
+        from fastlr.schedules import constant
+        assert constant.__file__.startswith({str(tmp_path)!r}), constant.__file__
+        assert numba_cpu.__file__.startswith({str(tmp_path)!r}), numba_cpu.__file__
+        v = fastlr.evaluate(fastlr.Constant(0.25), 3, dtype="float64")
+        print("VALUES", v.tolist(), numba_cpu.fingerprint())
+        """
+    )
+
+    def run():
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        line = next(x for x in out.stdout.splitlines() if x.startswith("VALUES"))
+        values, fp = line[len("VALUES ") :].rsplit(" ", 1)
+        return values, fp
+
+    before, fp_before = run()
+    assert before == "[0.25, 0.25, 0.25]"
+    again, fp_again = run()  # warm cache, unchanged sources: same kernel folder
+    assert (again, fp_again) == (before, fp_before)
+    constant = pkg / "schedules" / "constant.py"
+    text = constant.read_text()
+    assert "        return learning_rate\n" in text
+    constant.write_text(
+        text.replace("        return learning_rate\n", "        return 2.0 * learning_rate\n")
+    )
+    after, fp_after = run()
+    assert fp_after != fp_before
+    assert after == "[0.5, 0.5, 0.5]"

@@ -88,3 +88,29 @@ def test_cost_vs_cycles(benchmark, buf, family, cycles):
     benchmark.group = f"cost vs cycles: {family} {n:.0e} steps"
     benchmark.extra_info["steps"] = n
     benchmark(fastlr.evaluate, s, n, out=out)
+
+
+def _composites(n: int) -> dict[str, fastlr.Schedule]:
+    w, h = n // 100, n // 100
+    cosine = fastlr.CosineDecay(0.1, n - w - h, alpha=1e-4)
+    return {
+        "flat WarmupCosineDecay": fastlr.WarmupCosineDecay(0.1, n, w, h, min_lr=1e-5),
+        "part CosineDecay": cosine,
+        "part Constant": fastlr.Constant(1e-5),
+        "depth 1 Warmup(CosineDecay)": fastlr.Warmup(cosine, w),
+        # warmup + hold + cosine + floor, three levels deep
+        "depth 3 Sequential(Warmup(Offset(CosineDecay)), Constant)": fastlr.Sequential(
+            [fastlr.Warmup(fastlr.Offset(cosine, 0), w), fastlr.Constant(1e-5)], [n - h]
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_composites(100)))
+def test_composite_vs_parts(benchmark, buf, name):
+    n = N // 4
+    s = _composites(n)[name]
+    out = buf[:n]
+    fastlr.evaluate(s, 1000, out=out[:1000])
+    benchmark.group = f"composites vs their parts: {n:.0e} steps float32"
+    benchmark.extra_info["steps"] = n
+    benchmark(fastlr.evaluate, s, n, out=out)

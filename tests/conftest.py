@@ -119,7 +119,51 @@ EXAMPLES: dict[str, list[dict]] = {
         dict(start_lr=1e-4, end_lr=1.0, num_steps=50),
         dict(start_lr=1.0, end_lr=1e-3, num_steps=7),
     ],
+    # Composites: children are built from the entries above (see ``_build``).
+    "Warmup": [
+        dict(schedule=("CosineDecay", 0), warmup_steps=10, start_lr=0.001),
+        dict(schedule=("WarmupCosineRestarts", 2), warmup_steps=7),
+    ],
+    "Sequential": [
+        dict(
+            schedules=[("Constant", 0), ("CosineDecay", 0), ("Constant", 1)], boundaries=[10, 110]
+        ),
+        dict(
+            schedules=[("Warmup", 0), ("Offset", 0)],
+            boundaries=[60],
+        ),
+    ],
+    "Offset": [
+        dict(schedule=("WarmupCosineDecay", 0), offset=10),
+        dict(schedule=("CyclicalLearningRate", 1), offset=2**40 + 3),
+    ],
+    "Table": [
+        dict(values=[0.1, 0.05, 0.02]),
+        dict(values=[1e-3 * (1 + (i % 7)) for i in range(50)]),
+    ],
 }
+
+
+def _build(value):
+    """Turn ``(name, index)`` references in EXAMPLES into schedules (recursively)."""
+    from fastlr.schedules import REGISTRY
+
+    if isinstance(value, tuple) and len(value) == 2 and value[0] in EXAMPLES:
+        name, i = value
+        return REGISTRY[name](**{k: _build(x) for k, x in EXAMPLES[name][i].items()})
+    if isinstance(value, list):
+        return [_build(x) for x in value]
+    return value
+
+
+def example_kwargs(name: str, i: int) -> dict:
+    """Constructor kwargs of ``EXAMPLES[name][i]`` with child references built into schedules."""
+    return {k: _build(x) for k, x in EXAMPLES[name][i].items()}
+
+
+def build_example(name: str, i: int):
+    """The schedule of ``EXAMPLES[name][i]``, children built."""
+    return _build((name, i))
 
 
 def example_schedules():
@@ -129,9 +173,9 @@ def example_schedules():
     missing = set(REGISTRY) - set(EXAMPLES)
     assert not missing, f"add examples for {sorted(missing)}"
     return [
-        pytest.param(REGISTRY[name](**kw), id=f"{name}-{i}")
+        pytest.param(build_example(name, i), id=f"{name}-{i}")
         for name, kws in EXAMPLES.items()
-        for i, kw in enumerate(kws)
+        for i in range(len(kws))
     ]
 
 

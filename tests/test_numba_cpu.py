@@ -82,6 +82,9 @@ def test_nesting_layout_for_composites():
         def formula_args(self):
             return self.args
 
+        def children(self):
+            return ()
+
     class Node(Leaf):
         def __init__(self, args, kids):
             super().__init__(*args)
@@ -93,12 +96,14 @@ def test_nesting_layout_for_composites():
     tree = Node((1, 2.5), [Leaf(3.0, (4, 5)), Node((6,), [Leaf(7, True)])])
     flat, shape = numba_cpu.flat_args(tree)
     assert shape == (2, (2,), (1, (2,)))
-    assert numba_cpu.kernel_args(tree) == (1, 2.5, (3.0, (4, 5)), (6, (7, True)))
+    # A composite's kernel arguments: (own, child 0's, child 1's, ...); a leaf's: its own.
+    assert numba_cpu.kernel_args(tree) == ((1, 2.5), (3.0, (4, 5)), ((6,), (7, True)))
     nest = numba_cpu._nest_source(shape)
-    assert nest == "(f[0], f[1], (f[2], f[3]), (f[4], (f[5], f[6])))"
-    assert isinstance(flat[3], np.ndarray) and flat[3].tolist() == [4.0, 5.0]  # lists -> arrays
+    assert nest == "((f[0], f[1]), (f[2], f[3]), ((f[4],), (f[5], f[6])))"
+    assert flat[3].dtype == np.int64 and flat[3].tolist() == [4, 5]  # int lists -> int64 arrays
     rebuilt = eval(nest, {"f": flat})
-    assert rebuilt[0] == 1 and rebuilt[2][1].tolist() == [4.0, 5.0] and rebuilt[3][1] == (7, True)
+    assert rebuilt[0] == (1, 2.5) and rebuilt[1][1].tolist() == [4, 5]
+    assert rebuilt[2] == ((6,), (7, True))
 
 
 def test_edited_formula_is_never_served_from_a_stale_cache(tmp_path):

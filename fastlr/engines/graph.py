@@ -149,8 +149,9 @@ def as_step(step: Any) -> tf.Tensor:
 def call(schedule: Any, step: Any, dtype: Any = tf.float32) -> tf.Tensor:
     """Evaluate ``schedule`` at ``step`` in the graph; returns ``dtype`` of ``step``'s shape."""
     s = as_step(step)
-    fn = schedule.bound_formula(TensorFlowOps)
+    from fastlr._ops import evaluate_tree
+
     with tf.name_scope(type(schedule).__name__):
-        y = fn(s, *schedule.formula_args())
+        y = evaluate_tree(schedule, TensorFlowOps, s)
         y = tf.cast(_f(y) if not isinstance(y, tf.Tensor) else y, _F64)
         return tf.broadcast_to(tf.cast(y, dtype), tf.shape(s))

@@ -6,9 +6,10 @@ How a formula becomes a kernel:
    select, ``cos_remaining`` a branch-free polynomial, ...); :func:`fastlr._ops.bind` re-binds a
    formula (and its ``@formula`` helpers) to it and ``njit``-compiles each piece.
 2. :func:`scalar_function` wraps that into ``scalar(step, args)`` for one schedule *structure*
-   (a class, or for composites a class with child structures). ``args`` is the schedule's
-   :meth:`kernel_args`: its formula arguments as a (possibly nested) tuple, so one compiled kernel
-   serves every parameter value.
+   (a class, or for composites a class with child structures: children run at the composite's
+   ``child_step`` and fold with its ``fold``, unrolled in generated code). ``args`` is
+   :func:`kernel_args`: the formula arguments as a (nested) tuple, so one compiled kernel serves
+   every parameter value.
 3. The prange kernels live in a small *generated module*, one per structure, written under
    :func:`cache_root` in a folder named by :func:`fingerprint` (a hash of fastlr's formula and
    engine sources, and of the Python/NumPy/Numba/llvmlite versions). Numba's ``cache=True`` keys
@@ -41,6 +42,8 @@ from typing import Any
 import numba
 import numpy as np
 from numba import njit
+
+from fastlr._ops import bind
 
 KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"arcp"}}
 """Options of every compiled function (kernels add ``parallel=True, cache=True``)."""
@@ -111,48 +114,61 @@ ops.take = _jit(lambda values, i: values[i])
 def structure(schedule: Any) -> tuple:
     """What a compiled kernel depends on: ``("module:Class", child structures...)``."""
     cls = type(schedule)
-    children = getattr(schedule, "children", lambda: ())()
-    return (f"{cls.__module__}:{cls.__qualname__}", *(structure(c) for c in children))
+    return (f"{cls.__module__}:{cls.__qualname__}", *(structure(c) for c in schedule.children()))
 
 
 def kernel_args(schedule: Any) -> tuple:
-    """The arguments of :func:`scalar_function`: formula args, then each child's, nested."""
+    """The arguments of :func:`scalar_function`.
+
+    A plain schedule: its formula arguments. A composite: ``(own formula arguments, child 0's
+    kernel arguments, child 1's, ...)``.
+    """
     own = tuple(schedule.formula_args())
-    children = getattr(schedule, "children", lambda: ())()
-    return own + tuple(kernel_args(c) for c in children)
+    children = schedule.children()
+    if not children:
+        return own
+    return (own, *(kernel_args(c) for c in children))
+
+
+def _as_kernel_value(value: Any) -> Any:
+    if isinstance(value, tuple):  # list parameters: int64 arrays if all ints, else float64
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return np.asarray(value, dtype=np.int64 if ints and value else np.float64)
+    return value
 
 
 def flat_args(schedule: Any) -> tuple[tuple, tuple]:
     """``(flat, shape)``: :func:`kernel_args` flattened for a kernel call, and its nesting.
 
     Numba's parallel lowering refuses tuples nested in a kernel argument, so kernels take one flat
-    tuple (list parameters become float64 arrays) and rebuild the nesting inside the loop body
-    with the generated ``nest`` function (static indices: free after compilation). ``shape`` is
+    tuple (list parameters become arrays) and rebuild the nesting inside the loop body with the
+    generated ``nest`` function (static indices: free after compilation). ``shape`` is
     ``(own argument count, child shapes...)``.
     """
-    own = [
-        np.asarray(a, dtype=np.float64) if isinstance(a, tuple) else a
-        for a in schedule.formula_args()
-    ]
-    flat, shapes = list(own), []
-    for child in getattr(schedule, "children", lambda: ())():
+    flat = [_as_kernel_value(a) for a in schedule.formula_args()]
+    shapes = []
+    for child in schedule.children():
         child_flat, child_shape = flat_args(child)
         flat += child_flat
         shapes.append(child_shape)
-    return tuple(flat), (len(own), *shapes)
+    return tuple(flat), (len(schedule.formula_args()), *shapes)
 
 
 def _nest_source(shape: tuple) -> str:
-    """Source of the expression that turns the flat tuple ``f`` back into nested arguments."""
+    """Source of the expression that turns the flat tuple ``f`` back into kernel arguments."""
     position = 0
+
+    def as_tuple(items: list[str]) -> str:
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
     def build(sh: tuple) -> str:
         nonlocal position
         count, *kids = sh
-        items = [f"f[{position + j}]" for j in range(count)]
+        own = [f"f[{position + j}]" for j in range(count)]
         position += count
-        items += [build(k) for k in kids]
-        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if not kids:
+            return as_tuple(own)
+        return as_tuple([as_tuple(own), *(build(k) for k in kids)])
 
     return build(shape)
 
@@ -169,28 +185,51 @@ _SCALARS: dict[tuple, Any] = {}
 _LOCK = threading.RLock()
 
 
+def _composite_source(n_children: int) -> str:
+    """Source of a composite's scalar: children unrolled, each at its own step, then folded."""
+    lines = [
+        "def make(child_step, fold, children):",
+        "    " + "".join(f"c{i}, " for i in range(n_children)) + "= children",
+        "    def scalar(step, args):",
+        "        own = args[0]",
+        "        acc = 0.0",
+    ]
+    for i in range(n_children):
+        lines.append(
+            f"        acc = fold({i}, acc, c{i}(max(child_step({i}, step, *own), 0), "
+            f"args[{i + 1}]), step, *own)"
+        )
+    lines += ["        return acc", "    return scalar"]
+    return "\n".join(lines)
+
+
 def scalar_function(struct: tuple) -> Any:
     """``scalar(step, args) -> float64`` compiled for ``struct`` (see :func:`structure`).
 
-    A leaf calls its bound formula with ``*args``. A composite class provides
-    ``numba_scalar(formula, child_scalars)`` returning its own ``scalar(step, args)``, so nesting
-    compiles into one kernel with no Python call per element or per chunk.
+    A plain schedule calls its bound formula with ``*args``. A composite runs each child's scalar
+    at the composite's ``child_step`` and folds the values with its ``fold`` (both bound formulas),
+    unrolled over the children in generated code: nesting compiles into one kernel with no Python
+    call per element or per chunk.
     """
     with _LOCK:
         hit = _SCALARS.get(struct)
         if hit is not None:
             return hit
         cls = _resolve(struct[0])
-        formula = cls.bound_formula(ops, _jit)
         if len(struct) == 1:
+            formula = cls.bound_formula(ops, _jit)
 
             def scalar(step, args):
                 return formula(step, *args)
 
             result = _jit(scalar)
         else:
+            namespace: dict[str, Any] = {}
+            exec(_composite_source(len(struct) - 1), namespace)
             children = tuple(scalar_function(s) for s in struct[1:])
-            result = cls.numba_scalar(formula, children, _jit)
+            child_step = bind(cls.child_step, ops, _jit)
+            fold = bind(cls.fold, ops, _jit)
+            result = _jit(namespace["make"](child_step, fold, children))
         _SCALARS[struct] = result
         return result
 

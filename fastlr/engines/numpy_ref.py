@@ -6,15 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from fastlr._ops import NumpyOps
+from fastlr._ops import NumpyOps, evaluate_tree
 
 
 def evaluate_into(schedule: Any, steps: np.ndarray, out: np.ndarray) -> None:
     """Write ``schedule`` at ``steps`` (int64, any values) into ``out`` (float32/float64)."""
-    fn = schedule.bound_formula(NumpyOps)
     s = np.maximum(np.asarray(steps, dtype=np.int64), 0)
     with np.errstate(all="ignore"):  # `where` evaluates both sides; guarded sides are discarded
-        y = np.asarray(fn(s, *schedule.formula_args()), dtype=np.float64)
+        y = np.asarray(evaluate_tree(schedule, NumpyOps, s), dtype=np.float64)
     out[...] = np.broadcast_to(y, s.shape)
 
 

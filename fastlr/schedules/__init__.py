@@ -5,6 +5,7 @@ as soon as Keras is imported (see :mod:`fastlr._keras`).
 """
 
 from fastlr.schedules._base import REGISTRY, Schedule
+from fastlr.schedules.compose import Offset, Sequential, Table, Warmup
 from fastlr.schedules.constant import Constant
 from fastlr.schedules.cosine import CosineDecay
 from fastlr.schedules.cyclical import CyclicalLearningRate
@@ -40,10 +41,14 @@ __all__ = [
     "ExponentialRange",
     "InverseSqrtDecay",
     "InverseTimeDecay",
+    "Offset",
     "OneCycle",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
     "Schedule",
+    "Sequential",
+    "Table",
+    "Warmup",
     "WarmupCosineDecay",
     "WarmupCosineRestarts",
     "WarmupStableDecay",

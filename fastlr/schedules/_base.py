@@ -91,6 +91,10 @@ class Schedule(_Root):
     def formula(step, *args):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def children(self) -> tuple[Schedule, ...]:
+        """Child schedules of a composite (none for a plain schedule)."""
+        return ()
+
     def formula_args(self) -> tuple:
         """Arguments passed to :meth:`formula` after ``step`` (default: params in order)."""
         return tuple(v for k, v in self._params.items() if k not in self.config_only)

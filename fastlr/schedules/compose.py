@@ -1,0 +1,261 @@
+"""Composite schedules: Warmup, Sequential, Offset (children) and Table (values).
+
+A composite's math is two small formulas in the same vocabulary as every schedule:
+
+* ``child_step(i, step, *own)``: the step at which child ``i`` runs (clamped at 0 by the engine);
+* ``fold(i, acc, value, step, *own)``: folds child ``i``'s value into the result.
+
+Every engine evaluates children with their own compiled formulas: in a TF graph or NumPy, each
+child on the whole step tensor; in the Numba kernels, unrolled into one compiled scalar function.
+So composites are pure, XLA-safe, vectorizable and exact at large steps like their children.
+
+Children must be fastlr schedules: a Keras built-in (or any other callable) is opaque Python that
+no kernel can compile, so it is refused with a pointer to the fastlr drop-in of the same name.
+Serialized configs nest the children through Keras's ``serialize_keras_object``, so composites of
+any depth survive ``model.save`` / ``load_model`` without ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from fastlr import _validate as v
+from fastlr._ops import xp
+from fastlr.schedules._base import Schedule, register
+
+
+def _child(name: str, value: Any) -> Schedule:
+    if isinstance(value, Schedule):
+        return value
+    kind = type(value).__name__
+    hint = ""
+    if type(value).__module__.startswith("keras"):
+        hint = (
+            f" (Keras built-ins cannot be compiled into fastlr's kernels: use "
+            f"`fastlr.{kind}`, the drop-in with the same parameters)"
+        )
+    v.fail(name, f"must be a fastlr schedule{hint}", value, TypeError)
+    raise AssertionError  # unreachable
+
+
+def _serialize(schedule: Schedule) -> dict:
+    import keras
+
+    return keras.saving.serialize_keras_object(schedule)
+
+
+def _deserialize(config: Any) -> Any:
+    if isinstance(config, dict) and "class_name" in config:
+        import keras
+
+        return keras.saving.deserialize_keras_object(config)
+    return config
+
+
+class Composite(Schedule):
+    """Base of schedules built from child schedules (see the module docstring)."""
+
+    child_keys: tuple[str, ...] = ()
+
+    def children(self) -> tuple[Schedule, ...]:
+        out: list[Schedule] = []
+        for key in self.child_keys:
+            value = self._params[key]
+            out.extend(value if isinstance(value, tuple) else (value,))
+        return tuple(out)
+
+    def formula_args(self) -> tuple:
+        return tuple(v for k, v in self._params.items() if k not in self.child_keys)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        for key in self.child_keys:
+            value = self._params[key]
+            if isinstance(value, tuple):
+                config[key] = [_serialize(c) for c in value]
+            else:
+                config[key] = _serialize(value)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Schedule:
+        config = dict(config)
+        for key in cls.child_keys:
+            value = config[key]
+            if isinstance(value, list):
+                config[key] = [_deserialize(c) for c in value]
+            else:
+                config[key] = _deserialize(value)
+        return cls(**config)
+
+
+@register
+class Warmup(Composite):
+    """A linear warmup in front of any schedule.
+
+    ``lr(step) = start_lr + (schedule(0) - start_lr) * step / W`` for ``step < W``
+    (``W = warmup_steps``), then ``schedule(step - W)``: the wrapped schedule starts at step 0
+    when the warmup ends, so it is continuous there.
+
+    Args:
+        schedule: a fastlr schedule.
+        warmup_steps: int >= 0.
+        start_lr: value at step 0, >= 0.
+
+    Example:
+        >>> from fastlr import Warmup, CosineDecay
+        >>> s = Warmup(CosineDecay(0.1, decay_steps=100), warmup_steps=10)
+        >>> s.evaluate([0, 5, 10, 60, 110, 200], dtype="float64").round(6).tolist()
+        [0.0, 0.05, 0.1, 0.05, 0.0, 0.0]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(self, schedule: Schedule, warmup_steps: int, start_lr: float = 0.0) -> None:
+        child = _child("schedule", schedule)
+        super().__init__(
+            schedule=child,
+            warmup_steps=v.integer("warmup_steps", warmup_steps, ge=0),
+            start_lr=v.rate("start_lr", start_lr),
+        )
+
+    def formula_args(self) -> tuple:
+        from fastlr.engines.numpy_ref import reference
+
+        target = float(reference(self._params["schedule"], [0])[0])
+        return (self.warmup_steps, self.start_lr, target)
+
+    @staticmethod
+    def child_step(i, step, warmup_steps, start_lr, target):
+        return step - warmup_steps
+
+    @staticmethod
+    def fold(i, acc, value, step, warmup_steps, start_lr, target):
+        ramp = start_lr + (target - start_lr) * (xp.f(step) / max(warmup_steps, 1))
+        return xp.where(step < warmup_steps, ramp, value)
+
+
+@register
+class Sequential(Composite):
+    """Schedules one after another (optax's ``join_schedules``).
+
+    Formula, with boundaries ``b_0 < b_1 < ...``: ``lr(step) = schedules[0](step)`` while
+    ``step < b_0``, then ``lr(step) = schedules[i + 1](step - b_i)`` while
+    ``b_i <= step < b_{i+1}``: each schedule starts from its own step 0 at its boundary.
+
+    Args:
+        schedules: fastlr schedules (at least one).
+        boundaries: ``len(schedules) - 1`` strictly increasing ints > 0.
+
+    Example:
+        >>> from fastlr import Sequential, Constant, CosineDecay
+        >>> s = Sequential([Constant(0.1), CosineDecay(0.1, 100), Constant(0.001)], [10, 110])
+        >>> s.evaluate([0, 9, 10, 60, 109, 110, 10**9], dtype="float64").round(6).tolist()
+        [0.1, 0.1, 0.1, 0.05, 2.5e-05, 0.001, 0.001]
+    """
+
+    child_keys = ("schedules",)
+
+    def __init__(self, schedules: list[Schedule], boundaries: list[int]) -> None:
+        items = v.sequence("schedules", schedules, min_len=1)
+        kids = tuple(_child(f"schedules[{i}]", c) for i, c in enumerate(items))
+        bounds = v.sequence("boundaries", boundaries)
+        if len(bounds) != len(kids) - 1:
+            v.fail(
+                "boundaries",
+                f"must have len(schedules) - 1 = {len(kids) - 1} element(s)",
+                boundaries,
+            )
+        bounds = tuple(v.integer(f"boundaries[{i}]", b, gt=0) for i, b in enumerate(bounds))
+        v.increasing("boundaries", bounds, boundaries)
+        super().__init__(schedules=kids, boundaries=bounds)
+
+    @staticmethod
+    def child_step(i, step, boundaries):
+        if i == 0:
+            return step
+        return step - boundaries[i - 1]
+
+    @staticmethod
+    def fold(i, acc, value, step, boundaries):
+        if i == 0:
+            return value
+        return xp.where(step >= boundaries[i - 1], value, acc)
+
+
+@register
+class Offset(Composite):
+    """A schedule shifted in steps: ``lr(step) = schedule(step + offset)``.
+
+    For resuming a run (or starting mid-schedule): ``Offset(s, 40_000)`` at step 0 is ``s`` at
+    step 40,000, exactly, at any step.
+
+    Args:
+        schedule: a fastlr schedule.
+        offset: int >= 0.
+
+    Example:
+        >>> from fastlr import Offset, WarmupCosineDecay
+        >>> s = Offset(WarmupCosineDecay(0.1, 100, warmup_steps=10), offset=10)
+        >>> s.evaluate([0, 45, 90, 500], dtype="float64").round(6).tolist()
+        [0.1, 0.05, 0.0, 0.0]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(self, schedule: Schedule, offset: int) -> None:
+        super().__init__(
+            schedule=_child("schedule", schedule),
+            offset=v.integer("offset", offset, ge=0),
+        )
+
+    @staticmethod
+    def child_step(i, step, offset):
+        return step + offset
+
+    @staticmethod
+    def fold(i, acc, value, step, offset):
+        return value
+
+
+@register
+class Table(Schedule):
+    """A schedule given as a table of values: ``lr(step) = values[min(step, len(values) - 1)]``.
+
+    For schedules computed anywhere (a CSV, another framework, a notebook) and used in a compiled
+    train step; the last value holds after the end.
+
+    Args:
+        values: a non-empty list or 1-D array of finite learning rates >= 0.
+
+    Example:
+        >>> from fastlr import Table
+        >>> Table([0.1, 0.05, 0.02]).evaluate([0, 1, 2, 3, 10**9], dtype="float64").tolist()
+        [0.1, 0.05, 0.02, 0.02, 0.02]
+    """
+
+    def __init__(self, values: list[float] | np.ndarray) -> None:
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            v.fail("values", "must be 1-D", values)
+        items = v.sequence("values", values, min_len=1)
+        for i, x in enumerate(items):
+            bad = isinstance(x, bool) or not isinstance(x, numbers.Real)
+            if bad or not math.isfinite(x) or x < 0:
+                v.fail("values", f"must hold finite rates >= 0 (bad values[{i}]={x!r})", values)
+        super().__init__(values=tuple(float(x) for x in items))
+
+    def formula_args(self) -> tuple:
+        return (self.values, len(self.values))
+
+    def __repr__(self) -> str:
+        n = len(self.values)
+        shown = ", ".join(repr(x) for x in self.values[:4]) + (", ..." if n > 4 else "")
+        return f"Table(values=[{shown}] ({n} values))"
+
+    @staticmethod
+    def formula(step, values, n):
+        return xp.take(values, xp.minimum(step, n - 1))

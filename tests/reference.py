@@ -2,9 +2,9 @@
 
 Written from the *published* formulas (Keras 3 ``keras.optimizers.schedules``, PyTorch's
 ``CyclicLR`` / ``OneCycleLR``, Hugging Face's ``get_wsd_schedule`` /
-``get_inverse_sqrt_schedule``, and fastlr's documented formulas for its own schedules), one Python
-``int`` step at a time, with plain ``math`` and :class:`fractions.Fraction`. Nothing here imports
-fastlr, NumPy or TensorFlow.
+``get_inverse_sqrt_schedule``, optax's ``join_schedules``, and fastlr's documented formulas for its
+own schedules and composites), one Python ``int`` step at a time, with plain ``math`` and
+:class:`fractions.Fraction`. Nothing here imports fastlr, NumPy or TensorFlow.
 
 Accuracy policy: every rational quantity (step / length, the position inside a cycle or phase, the
 cycle index) is computed *exactly* with integers and Fractions (parameters given as floats are
@@ -15,6 +15,8 @@ reference is accurate to a few float64 ulps in relative terms, also near zero.
 
 Each function takes the schedule class's constructor keywords (``REFERENCE[name](step,
 **schedule.get_config())`` works; a ``name`` key is ignored). Steps below 0 count as 0.
+Composites get their children as ``get_config()`` gives them (Keras-serialized dicts) and evaluate
+each with its own reference function, at the child's step (clamped at 0).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-__all__ = ["REFERENCE", "cycle_of"]
+__all__ = ["REFERENCE", "child_value", "cycle_of"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,6 +400,56 @@ def ExponentialRange(step, *, start_lr, end_lr, num_steps):
     return start_lr * math.exp(p * math.log(end_lr / start_lr))
 
 
+# --------------------------------------------------------------------------------------------
+# composites (formulas from the definitions in fastlr's docs; children are Keras-serialized)
+# --------------------------------------------------------------------------------------------
+def child_value(child, step: int) -> float:
+    """A child schedule's reference value at ``step`` (clamped at 0).
+
+    ``child`` is what ``get_config()`` holds for it: a Keras-serialized dict
+    ``{"class_name": ..., "config": {...}, ...}`` (any object with ``get_config()`` is accepted
+    too, dispatched on its class name). Its ``name`` key (Keras's) is dropped.
+    """
+    if isinstance(child, dict):
+        name, config = child["class_name"], child["config"]
+    else:
+        name, config = type(child).__name__, child.get_config()
+    config = {k: v for k, v in config.items() if k != "name"}
+    return REFERENCE[name](max(int(step), 0), **config)
+
+
+def Warmup(step, *, schedule, warmup_steps, start_lr=0.0):
+    """``start_lr + (child(0) - start_lr) * step / W`` while ``step < W``, then
+    ``child(step - W)`` (the child starts at its own step 0 when the warmup ends)."""
+    s = _step(step)
+    if s < warmup_steps:
+        return _lerp(start_lr, child_value(schedule, 0), Fraction(s, warmup_steps))
+    return child_value(schedule, s - warmup_steps)
+
+
+def Sequential(step, *, schedules, boundaries):
+    """optax ``join_schedules``: ``schedules[0](step)`` before ``boundaries[0]``; from
+    ``boundaries[i]`` on, ``schedules[i + 1](step - boundaries[i])``."""
+    s = _step(step)
+    if len(boundaries) != len(schedules) - 1:
+        raise ValueError("need len(schedules) - 1 boundaries")
+    i, start = 0, 0
+    for j, b in enumerate(boundaries):
+        if s >= b:
+            i, start = j + 1, b
+    return child_value(schedules[i], s - start)
+
+
+def Offset(step, *, schedule, offset):
+    """``child(step + offset)``."""
+    return child_value(schedule, _step(step) + offset)
+
+
+def Table(step, *, values):
+    """``values[min(step, len(values) - 1)]``."""
+    return float(values[min(_step(step), len(values) - 1)])
+
+
 REFERENCE = {
     f.__name__: f
     for f in (
@@ -415,6 +467,10 @@ REFERENCE = {
         WarmupStableDecay,
         InverseSqrtDecay,
         ExponentialRange,
+        Warmup,
+        Sequential,
+        Offset,
+        Table,
     )
 }
 """Schedule class name -> reference function ``f(step, **constructor_params)``."""

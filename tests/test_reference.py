@@ -1,9 +1,11 @@
 """fastlr against an independent per-step oracle (``tests/reference.py``) and peer golden values.
 
 * Every registered schedule, for every example in ``conftest.EXAMPLES`` and a few fixed random
-  parameter sets, is compared with the reference at 0..300, at every phase boundary +-1 (derived
-  from the parameters, also the cycle boundaries around the large steps) and at ``LARGE_STEPS``:
-  the float64 bulk path within 1e-12 relative, the TF graph path (float32) within one float32 ulp.
+  parameter sets (composites also nested two and three deep), is compared with the reference at
+  0..300, at every phase boundary +-1 (derived from the parameters, also the cycle boundaries
+  around the large steps; a composite's own boundaries and its children's, shifted into its
+  steps) and at ``LARGE_STEPS``: the float64 bulk path within 1e-12 relative, the TF graph path
+  and the float32 bulk path within one float32 ulp.
 * The reference itself is checked against Keras (the Keras-named schedules, below 2**24 where
   Keras's float32 is exact) and against PyTorch's CyclicLR / OneCycleLR golden values
   (``tests/peers/torch_golden.json``, made by ``tests/peers/make_golden.py``).
@@ -23,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS, f32_budget
+from conftest import EXAMPLES, LARGE_STEPS, assert_within_budget, example_kwargs, f32_budget
 from reference import REFERENCE, cycle_of
 
 import fastlr
@@ -160,21 +162,143 @@ def _random_params(name: str, rng: random.Random) -> dict:
         )
     if name == "ExponentialRange":
         return dict(start_lr=10 ** u(-6, 0), end_lr=10 ** u(-4, 1), num_steps=rng.randint(1, 250))
+    # Composites: children are plain schedules with random parameters, of fixed kinds (see
+    # CHILD_KINDS); deeper nests: ``_nested_cases``.
+    kinds = CHILD_KINDS.get(name, ())
+    if name == "Warmup":
+        return dict(
+            schedule=_random_leaf(rng, kinds[0]),
+            warmup_steps=rng.choice([0, rng.randint(1, 60), rng.randint(1, 60)]),
+            start_lr=rng.choice([0.0, u(0, 1)]),
+        )
+    if name == "Sequential":
+        return dict(
+            schedules=[_random_leaf(rng, kind) for kind in kinds],
+            boundaries=sorted(rng.sample(range(1, 280), len(kinds) - 1)),
+        )
+    if name == "Offset":
+        return dict(schedule=_random_leaf(rng, kinds[0]), offset=_random_offset(rng))
+    if name == "Table":
+        n = rng.choice([1, rng.randint(2, 40), rng.randint(200, 320)])
+        return dict(values=[rng.choice([0.0, u(0, 1), u(0, 1)]) for _ in range(n)])
     raise AssertionError(f"no random parameters for {name}; add them")
+
+
+# The children of the random composites. Each composite *shape* (classes, and the Numba types of
+# the parameters) compiles its own bulk kernel, ~3 s; these kinds keep their parameter types
+# whatever the random values, so a composite's random cases share one kernel.
+CHILD_KINDS = {
+    "Warmup": ("OneCycle",),
+    "Sequential": ("WarmupStableDecay", "CyclicalLearningRate", "InverseSqrtDecay"),
+    "Offset": ("WarmupCosineRestarts",),
+}
+
+
+def _random_leaf(rng: random.Random, name: str):
+    """A plain (non-composite) schedule ``name`` with random parameters."""
+    return REGISTRY[name](**_random_params(name, rng))
+
+
+def _random_offset(rng: random.Random) -> int:
+    """An offset of any magnitude up to 2**42."""
+    return rng.randint(0, 2 ** rng.randint(2, 42))
+
+
+def _table(rng: random.Random, longest: int = 20):
+    return fastlr.Table([rng.uniform(0, 1) for _ in range(rng.randint(1, longest))])
+
+
+# Two- and three-level nests, with random parameters. Their shapes are test_compose.py's
+# ``depth2``, ``depth3`` and ``depth3_far`` (same classes, same parameter types): the two modules
+# share the compiled kernels.
+def _nest_depth2(rng: random.Random) -> tuple[str, dict]:
+    """Sequential of (Warmup of WarmupCosineRestarts) x 2, Offset of CosineDecayRestarts, Table."""
+    u = rng.uniform
+
+    def warm_wcr():
+        wcr = fastlr.WarmupCosineRestarts(**_random_params("WarmupCosineRestarts", rng))
+        return fastlr.Warmup(wcr, rng.randint(0, 30), start_lr=rng.choice([0.0, u(0, 1)]))
+
+    cdr = fastlr.CosineDecayRestarts(
+        u(0.01, 1),
+        rng.randint(2, 30),
+        t_mul=rng.choice([1.0, 1.5, 2.0, 3.0]),
+        m_mul=u(0.5, 1),
+        alpha=rng.choice([0.0, u(0, 0.3)]),
+    )
+    children = [warm_wcr(), warm_wcr(), fastlr.Offset(cdr, _random_offset(rng)), _table(rng)]
+    return "Sequential", dict(schedules=children, boundaries=sorted(rng.sample(range(1, 300), 3)))
+
+
+def _nest_depth3(rng: random.Random) -> tuple[str, dict]:
+    """Offset of a Sequential of (Warmup of a Sequential, Offset of a Warmup, Table)."""
+    u = rng.uniform
+    inner = fastlr.Sequential(
+        [
+            fastlr.Constant(u(0, 1)),
+            fastlr.CosineDecay(u(0, 1), rng.randint(1, 80), alpha=u(0, 0.5)),
+        ],
+        [rng.randint(1, 20)],
+    )
+    clr = fastlr.CyclicalLearningRate(**_random_params("CyclicalLearningRate", rng))
+    seq = fastlr.Sequential(
+        [
+            fastlr.Warmup(inner, rng.randint(0, 20), start_lr=rng.choice([0.0, u(0, 1)])),
+            fastlr.Offset(fastlr.Warmup(clr, rng.randint(0, 20)), rng.randint(0, 50)),
+            _table(rng),
+        ],
+        sorted(rng.sample(range(1, 400), 2)),
+    )
+    return "Offset", dict(schedule=seq, offset=_random_offset(rng))
+
+
+def _nest_depth3_far(rng: random.Random) -> tuple[str, dict]:
+    """Warmup of an Offset of a Sequential whose switches (and the offset) are near 2**40 and
+    2**53."""
+    u = rng.uniform
+    b0, b1 = rng.randint(2**38, 2**42), 2**53 - rng.randint(50, 2000)
+    seq = fastlr.Sequential(
+        [
+            fastlr.PolynomialDecay(
+                u(0.01, 1), rng.randint(1, 50), u(0, 0.01), power=u(0.3, 3), cycle=True
+            ),
+            fastlr.WarmupStableDecay(**_random_params("WarmupStableDecay", rng)),
+            fastlr.Warmup(
+                fastlr.WarmupCosineDecay(**_random_params("WarmupCosineDecay", rng)),
+                rng.randint(0, 20),
+            ),
+        ],
+        [b0, b1],
+    )
+    offset = fastlr.Offset(seq, b0 - rng.randint(0, 300))
+    return "Warmup", dict(schedule=offset, warmup_steps=rng.randint(0, 40), start_lr=u(0, 1))
+
+
+def _nested_cases() -> dict[str, tuple[str, dict]]:
+    """Fixed random nests: two of each shape."""
+    rng = random.Random("fastlr-reference-nested")
+    cases = {}
+    for i in range(2):
+        cases[f"nested-depth2-{i}"] = _nest_depth2(rng)
+        cases[f"nested-depth3-{i}"] = _nest_depth3(rng)
+        cases[f"nested-depth3_far-{i}"] = _nest_depth3_far(rng)
+    return cases
 
 
 N_RANDOM = 3
 
 
 def _cases() -> dict[str, tuple[str, dict]]:
+    """``case id -> (class name, constructor kwargs)``; composites' kwargs hold built children."""
     cases = {}
     for name, kws in EXAMPLES.items():
-        for i, kw in enumerate(kws):
-            cases[f"{name}-{i}"] = (name, kw)
+        for i in range(len(kws)):
+            cases[f"{name}-{i}"] = (name, example_kwargs(name, i))
     for name in sorted(REGISTRY):
         rng = random.Random(f"fastlr-reference-{name}")
         for i in range(N_RANDOM):
             cases[f"{name}-rnd{i}"] = (name, _random_params(name, rng))
+    cases.update(_nested_cases())
     return cases
 
 
@@ -195,11 +319,11 @@ def _around(x) -> set[int]:
     return {lo - 1, lo, lo + 1, hi - 1, hi, hi + 1}
 
 
-def _cycle_boundaries(first, mult, offsets=lambda k, length: ()) -> set:
+def _cycle_boundaries(first, mult, offsets=lambda k, length: (), large=LARGE_STEPS) -> set:
     """Exact starts (and inner phase ends) of the first dozen cycles and of the cycles around
-    the large steps; cycle ``k`` lasts ``first * mult**k``."""
+    the ``large`` steps; cycle ``k`` lasts ``first * mult**k``."""
     ks = set(range(12))
-    for step in LARGE_STEPS:
+    for step in large:
         k, _, _ = cycle_of(step, first, mult)
         ks |= {k - 1, k, k + 1}
     out = set()
@@ -209,20 +333,50 @@ def _cycle_boundaries(first, mult, offsets=lambda k, length: ()) -> set:
     return out
 
 
-def phase_boundaries(name: str, p: dict) -> set:
-    """Where the formula changes piece, from the parameters (may be fractional)."""
+def _child(child: dict) -> tuple[str, dict]:
+    """``(class name, config without Keras's name)`` of a Keras-serialized child schedule."""
+    return child["class_name"], {k: v for k, v in child["config"].items() if k != "name"}
+
+
+def phase_boundaries(name: str, p: dict, large=LARGE_STEPS) -> set:
+    """Where the formula changes piece, from the parameters ``p`` (``get_config()``; may be
+    fractional), including the boundaries next to the steps in ``large`` (cycles, periods).
+
+    Composites: their own boundaries plus their children's, shifted into the composite's steps;
+    a child looks around the steps where the composite's ``large`` steps put it.
+    """
+    if name == "Warmup":
+        w = p["warmup_steps"]
+        child = phase_boundaries(*_child(p["schedule"]), {max(s - w, 0) for s in large})
+        return {w} | {w + b for b in child}
+    if name == "Sequential":
+        starts = [0, *p["boundaries"]]
+        ends = [*p["boundaries"], None]
+        out = set(p["boundaries"])
+        for child, start, end in zip(p["schedules"], starts, ends, strict=True):
+            near = {s - start for s in large if s >= start and (end is None or s < end)}
+            near |= {0} if end is None else {0, end - start}
+            inner = phase_boundaries(*_child(child), near)
+            out |= {start + b for b in inner if end is None or start + b <= end + 1}
+        return out
+    if name == "Offset":
+        k = p["offset"]
+        child = phase_boundaries(*_child(p["schedule"]), {k} | {s + k for s in large})
+        return {b - k for b in child if b - k >= -1}
+    if name == "Table":
+        return {len(p["values"]) - 1, len(p["values"])}
     if name == "Constant":
         return set()
     if name in ("ExponentialDecay", "InverseTimeDecay"):
         d = p["decay_steps"]
         out = {d * k for k in range(1, 5)}
-        out |= {d * (s // d) for s in LARGE_STEPS} | {d * (s // d + 1) for s in LARGE_STEPS}
+        out |= {d * (s // d) for s in large} | {d * (s // d + 1) for s in large}
         return out
     if name == "PolynomialDecay":
         d = p["decay_steps"]
         out = {d * k for k in range(1, 5)}
         if p.get("cycle"):
-            out |= {d * (s // d) for s in LARGE_STEPS} | {d * (s // d + 1) for s in LARGE_STEPS}
+            out |= {d * (s // d) for s in large} | {d * (s // d + 1) for s in large}
         return out
     if name == "PiecewiseConstantDecay":
         return set(p["boundaries"])
@@ -230,7 +384,7 @@ def phase_boundaries(name: str, p: dict) -> set:
         w = p.get("warmup_steps", 0) if p.get("warmup_target") is not None else 0
         return {w, w + p["decay_steps"]}
     if name == "CosineDecayRestarts":
-        return _cycle_boundaries(p["first_decay_steps"], p.get("t_mul", 2.0))
+        return _cycle_boundaries(p["first_decay_steps"], p.get("t_mul", 2.0), large=large)
     if name == "WarmupCosineDecay":
         w, h = p.get("warmup_steps", 0), p.get("hold_steps", 0)
         return {w, w + h, p["total_steps"]}
@@ -239,12 +393,12 @@ def phase_boundaries(name: str, p: dict) -> set:
         scale = p.get("scale_warmup", True)
         first = p["first_cycle_steps"]
         return _cycle_boundaries(
-            first, mult, lambda k, length: (w * length / first if scale else w,)
+            first, mult, lambda k, length: (w * length / first if scale else w,), large=large
         )
     if name == "CyclicalLearningRate":
         up = p["step_size"]
         period = up + (p.get("step_size_down") or up)
-        starts = {k * period for k in range(4)} | {s // period * period for s in LARGE_STEPS}
+        starts = {k * period for k in range(4)} | {s // period * period for s in large}
         return {b for s in starts for b in (s, s + up, s + period)}
     if name == "OneCycle":
         total, pct = p["total_steps"], p.get("pct_start", 0.3)
@@ -259,11 +413,35 @@ def phase_boundaries(name: str, p: dict) -> set:
     raise AssertionError(f"no phase boundaries for {name}; add them")
 
 
+def last_exact_step(name: str, p: dict) -> int:
+    """The largest step at which every schedule in the tree sees a step <= 2**53 - 1 (the
+    contract of every schedule): an Offset moves its child's steps up by ``offset``."""
+    top = 2**53 - 1
+    if name == "Offset":
+        child = p["schedule"]
+        return last_exact_step(child["class_name"], child["config"]) - p["offset"]
+    if name == "Warmup":
+        child = p["schedule"]
+        return min(top, last_exact_step(child["class_name"], child["config"]) + p["warmup_steps"])
+    if name == "Sequential":
+        shifts = [0, *p["boundaries"]]
+        return min(
+            [top]
+            + [
+                last_exact_step(c["class_name"], c["config"]) + shift
+                for c, shift in zip(p["schedules"], shifts, strict=True)
+            ]
+        )
+    return top
+
+
 def steps_for(name: str, p: dict) -> np.ndarray:
     steps = set(DENSE) | set(LARGE_STEPS)
     for b in phase_boundaries(name, p):
         steps |= _around(b)
-    return np.array(sorted(s for s in steps if 0 <= s <= 2**53 - 1), dtype=np.int64)
+    last = last_exact_step(name, p)
+    steps |= _around(last) if last < 2**53 - 1 else set()
+    return np.array(sorted(s for s in steps if 0 <= s <= last), dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +500,7 @@ def float32_errors(ref: np.ndarray, f32: np.ndarray, peak: float) -> np.ndarray:
     err = np.abs(f32.astype(np.float64) - ref)
     ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
     unit = np.where(np.abs(ref) < 2.0**-24 * peak, 2.0**-24 * peak, ulp)
-    return err / unit
+    return np.where(np.isnan(err), np.inf, err / unit)  # a NaN is infinitely wrong
 
 
 @pytest.mark.parametrize("engine", ["graph", "bulk"])
@@ -406,6 +584,30 @@ def test_restarts_cycle_index_next_to_every_cycle_start(name, first, mult):
 def _exact_cycle_start(k: int, first, mult) -> Fraction:
     first, mult = Fraction(first), Fraction(mult)
     return first * k if mult == 1 else first * (mult**k - 1) / (mult - 1)
+
+
+@pytest.mark.parametrize("power", [0.9, 2.5])
+def test_polynomial_cycle_fractional_decay_steps_near_2_53(power):
+    """Cycle ends that fall a fraction of a step before an integer step near 2**53.
+
+    With ``decay_steps=108.25`` the step ``2**53 - 18`` is ``83207383415621 + 3/433`` horizons
+    in; ``step / decay_steps`` rounds to the integer in float64, so a ceiling taken from the
+    float quotient is one cycle short, the horizon lands before the step and ``1 - p`` is
+    negative (NaN for a fractional power).
+    """
+    s = fastlr.PolynomialDecay(0.1, 108.25, end_learning_rate=1e-4, power=power, cycle=True)
+    config = {k: v for k, v in s.get_config().items() if k != "name"}
+    steps = [2**53 - 18, 2**53 - 126, 2**53 - 451, 2**53 - 1]
+    ref = np.array([REFERENCE["PolynomialDecay"](x, **config) for x in steps])
+    for got in (
+        s(tf.constant(steps, tf.int64)).numpy(),
+        tf.function(s, jit_compile=True)(tf.constant(steps, tf.int64)).numpy(),
+        s.evaluate(steps, dtype="float32"),
+    ):
+        assert np.all(np.abs(got - ref) <= f32_budget(ref, 0.1)), (steps, got, ref)
+    # float64 contract: 1e-12 relative plus 1e-15 of the peak absolute (here the value sits at
+    # the 1e-4 floor of a 0.1 peak, and the horizon near 2**53 is known to ~1e-16 of itself).
+    assert_within_budget(s.evaluate(steps, dtype="float64"), ref, "float64", peak=0.1)
 
 
 def test_keras_cosine_decay_restarts_is_wrong_past_2_24():

@@ -98,12 +98,16 @@ class TensorFlowOps:
     @staticmethod
     def floordiv(a, b):
         a, b = _pair(a, b)
-        return tf.math.floordiv(a, b)
+        if not a.dtype.is_floating:
+            return tf.math.floordiv(a, b)
+        # TF's float floordiv is floor(a / b), wrong when the quotient rounds up to a whole number
+        # (near 2**53). floormod is exact (fmod), so (a - r) / b is the quotient to within
+        # rounding, and round() makes it the exact floor.
+        return tf.round((a - tf.math.floormod(a, b)) / b)
 
     @staticmethod
     def ceildiv(a, b):
-        a, b = _pair(a, b)
-        return -tf.math.floordiv(-a, b)
+        return -TensorFlowOps.floordiv(-a, b)
 
     @staticmethod
     def cos_remaining(r):

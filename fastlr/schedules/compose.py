@@ -192,7 +192,8 @@ class Offset(Composite):
     """A schedule shifted in steps: ``lr(step) = schedule(step + offset)``.
 
     For resuming a run (or starting mid-schedule): ``Offset(s, 40_000)`` at step 0 is ``s`` at
-    step 40,000, exactly, at any step.
+    step 40,000, exactly. Like every schedule, the child is exact for steps up to 2**53 - 1, so
+    the offset schedule is exact while ``step + offset < 2**53``.
 
     Args:
         schedule: a fastlr schedule.

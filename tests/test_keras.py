@@ -19,7 +19,7 @@ import tensorflow as tf
 from conftest import EXAMPLES, LARGE_STEPS, example_schedules
 
 import fastlr
-from fastlr.schedules import KERAS_NAMED, REGISTRY
+from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
 
 EXAMPLE_SCHEDULES = example_schedules()
 SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -451,6 +451,15 @@ def test_xla_vector(schedule):
 # ------------------------------------------------------------------------------------------------
 
 
+def _config_form(value):
+    """A parameter value as ``get_config`` shows it: children Keras-serialized, tuples as lists."""
+    if isinstance(value, Schedule):
+        return keras.saving.serialize_keras_object(value)
+    if isinstance(value, tuple):
+        return [_config_form(x) for x in value]
+    return value
+
+
 def _snapshot(schedule):
     return copy.deepcopy(schedule.get_config()), copy.deepcopy(schedule.__dict__)
 
@@ -499,7 +508,25 @@ def test_schedules_are_immutable(schedule):
         delattr(schedule, first)
     assert schedule.get_config() == config
     value = getattr(schedule, first)
-    assert (list(value) if isinstance(value, tuple) else value) == config[first]
+    assert _config_form(value) == config[first]
+    # Every parameter reads back as its config value; list parameters are tuples (immutable).
+    for key, stored in config.items():
+        value = getattr(schedule, key)
+        assert not isinstance(value, (list, dict)), (key, value)
+        assert _config_form(value) == stored, key
+    # Editing a returned config (nested children included) leaves the schedule as it was.
+    edited = schedule.get_config()
+    for value in edited.values():
+        if isinstance(value, list):
+            value.append(0)
+        elif isinstance(value, dict):
+            value["config"].clear()
+    assert schedule.get_config() == config
+    # Children are schedules, immutable themselves.
+    for child in schedule.children():
+        with pytest.raises(AttributeError, match="immutable"):
+            setattr(child, next(iter(child.get_config())), 123)
+    assert schedule.get_config() == config
 
 
 # ------------------------------------------------------------------------------------------------
@@ -516,6 +543,14 @@ FIT_SCHEDULES = [
     fastlr.PiecewiseConstantDecay([3, 10, 17], [1.0, 0.5, 0.25, 0.125]),
     fastlr.WarmupStableDecay(
         1.0, total_steps=24, warmup_steps=4, decay_steps=8, min_lr=0.1, decay_type="cosine"
+    ),
+    fastlr.Sequential(
+        [
+            fastlr.Warmup(fastlr.Constant(1.0), warmup_steps=4, start_lr=0.1),
+            fastlr.Table([0.5, 0.4, 0.3]),
+            fastlr.Offset(fastlr.CosineDecay(1.0, 20), offset=5),
+        ],
+        boundaries=[8, 14],
     ),
 ]
 
@@ -566,6 +601,28 @@ def test_fit_applies_schedule_values(schedule):
 # ------------------------------------------------------------------------------------------------
 
 
+def _nested_blobs(config: dict) -> list[dict]:
+    """The Keras-serialized children inside a config, in order."""
+    found = []
+    for value in config.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "registered_name" in item:
+                found.append(item)
+    return found
+
+
+def _assert_serialized_tree(schedule, blob: dict) -> None:
+    """``blob`` names ``schedule``'s class (``fastlr>Name``), and its children's, at any depth."""
+    name = type(schedule).__name__
+    assert blob["registered_name"] == f"fastlr>{name}", blob
+    assert blob["class_name"] == name, blob
+    children = schedule.children()
+    nested = _nested_blobs(blob["config"])
+    assert len(nested) == len(children), (schedule, blob)
+    for child, child_blob in zip(children, nested, strict=True):
+        _assert_serialized_tree(child, child_blob)
+
+
 @pytest.mark.parametrize("schedule", EXAMPLE_SCHEDULES)
 def test_keras_serialize_round_trip(schedule):
     name = type(schedule).__name__
@@ -574,11 +631,28 @@ def test_keras_serialize_round_trip(schedule):
     blob = keras.optimizers.schedules.serialize(schedule)
     assert blob["registered_name"] == f"fastlr>{name}"
     assert blob["class_name"] == name
+    _assert_serialized_tree(schedule, blob)
     json_blob = json.loads(json.dumps(blob))
     back = keras.optimizers.schedules.deserialize(json_blob)
     assert type(back) is type(schedule)
     assert back == schedule
     np.testing.assert_array_equal(_graph(back, [0, 3, 30, 300]), _graph(schedule, [0, 3, 30, 300]))
+
+
+def _constructor_kwargs(config: dict) -> dict:
+    """A config's values as constructor arguments: Keras-serialized children deserialized.
+
+    A plain schedule's config is its constructor arguments as they are (``cls(**config)``).
+    """
+
+    def load(value):
+        if isinstance(value, list):
+            return [load(x) for x in value]
+        if isinstance(value, dict) and "registered_name" in value:
+            return keras.saving.deserialize_keras_object(value)
+        return value
+
+    return {key: load(value) for key, value in config.items()}
 
 
 @pytest.mark.parametrize("schedule", EXAMPLE_SCHEDULES)
@@ -588,8 +662,18 @@ def test_config_round_trip(schedule):
     cls = type(schedule)
     assert cls.from_config(config) == schedule
     assert cls.from_config(json.loads(json.dumps(config))) == schedule
-    assert cls(**config) == schedule
+    kwargs = _constructor_kwargs(config)
+    if not schedule.children():
+        assert kwargs == config
+    assert cls(**kwargs) == schedule
     assert hash(cls.from_config(config)) == hash(schedule)
+    # Children are nested as registered Keras objects, equal to the schedule's own children.
+    nested = _nested_blobs(config)
+    assert len(nested) == len(schedule.children())
+    for child, blob in zip(schedule.children(), nested, strict=True):
+        assert blob["registered_name"] == f"fastlr>{type(child).__name__}"
+        assert blob["config"] == child.get_config()
+        assert keras.saving.deserialize_keras_object(blob) == child
 
 
 @pytest.mark.parametrize("schedule", EXAMPLE_SCHEDULES)
@@ -614,6 +698,15 @@ SAVED_SCHEDULES = {
     "clr": fastlr.CyclicalLearningRate(0.1, 1.0, step_size=4, mode="triangular2", step_size_down=6),
     "cdr": fastlr.CosineDecayRestarts(1.0, 7, t_mul=1.5, m_mul=0.9, alpha=0.1),
     "cos": fastlr.CosineDecay(0.0, 100, alpha=0.1, warmup_target=0.1, warmup_steps=10),
+    # Composites nest their children's configs: two levels deep here.
+    "seq": fastlr.Sequential(
+        [
+            fastlr.Warmup(fastlr.CosineDecay(0.1, 100), warmup_steps=10, start_lr=0.001),
+            fastlr.Offset(fastlr.CyclicalLearningRate(0.1, 1.0, step_size=4), offset=2**40 + 3),
+            fastlr.Table([0.1, 0.05, 0.02]),
+        ],
+        boundaries=[60, 200],
+    ),
 }
 SAVED_STEPS = [0, 1, 5, 10, 17, 100, 150, 250, 2**31 + 7]
 

@@ -4,19 +4,28 @@ Properties: finite values inside the documented range; non-increasing decays aft
 continuity at phase joins, bounded by the largest slope the published formula allows over one
 step; the final value held after the end of finite schedules; exact restart values at cycle
 starts (integer cycle multipliers, any step up to 2**53 - 1); a vector evaluation equal to
-step-by-step evaluation. Evaluation uses the NumPy float64 path (``s.evaluate(..., "float64")``).
+step-by-step evaluation. Evaluation uses the float64 bulk path (``s.evaluate(..., "float64")``).
+
+Composites (Warmup, Sequential, Offset) get random children drawn from the strategies of the other
+classes, nested up to two composites deep; their model (range, phase boundaries, decay start, end,
+slope bound) is built from their children's, and checked on the NumPy reference engine (see
+``model_values``: a compiled kernel per random structure would cost about a second). Their own
+semantics (a linear ramp into the wrapped schedule, each schedule from its boundary, a shift) are
+checked on the bulk engine against the children's reference values, within its float64 budget.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 import pytest
-from conftest import example_schedules
+from conftest import assert_within_budget, example_schedules
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from fastlr.engines.numpy_ref import reference
 from fastlr.schedules import REGISTRY
 
 MAX_STEP = 2**53 - 1
@@ -38,6 +47,8 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+# Composites compile one kernel per structure (about a second): fewer examples where they do.
+COMPOSITE_SETTINGS = settings(SETTINGS, max_examples=15)
 REL = 1e-12  # relative float tolerance for range and monotonicity checks
 
 # -- parameter strategies (documented constraints) ------------------------------------------------
@@ -206,6 +217,74 @@ PARAMS = {
         dict(start_lr=st.floats(1e-8, 10.0), end_lr=st.floats(1e-8, 10.0), num_steps=counts)
     ),
 }
+PARAMS["Table"] = st.fixed_dictionaries(
+    {
+        "values": st.one_of(
+            st.lists(rates, min_size=1, max_size=30),
+            st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5).map(np.array),
+        )
+    }
+)
+
+# -- composites: children from the strategies above, nested up to two composites deep -----------
+COMPOSITES = ("Warmup", "Sequential", "Offset")  # the classes with child schedules
+LEAVES = sorted(PARAMS)  # every other class (Table included)
+
+
+def leaf_schedules():
+    return st.sampled_from(LEAVES).flatmap(
+        lambda name: PARAMS[name].map(lambda kw: REGISTRY[name](**kw))
+    )
+
+
+def any_schedule(depth: int):
+    """A schedule with at most ``depth`` levels of composites."""
+    if depth <= 0:
+        return leaf_schedules()
+    return st.one_of(leaf_schedules(), composite_schedules(depth))
+
+
+def composite_schedules(depth: int):
+    return st.sampled_from(COMPOSITES).flatmap(
+        lambda name: composite_params(name, depth).map(lambda kw: REGISTRY[name](**kw))
+    )
+
+
+@st.composite
+def sequential_params(draw, depth: int):
+    n = draw(st.integers(1, 3))
+    bound = st.one_of(st.integers(1, 200), st.integers(1, 10**6), st.integers(1, 2**40))
+    bounds = sorted(draw(st.lists(bound, min_size=n - 1, max_size=n - 1, unique=True)))
+    children = draw(st.lists(any_schedule(depth - 1), min_size=n, max_size=n))
+    return dict(schedules=children, boundaries=bounds)
+
+
+def composite_params(name: str, depth: int):
+    """Constructor kwargs of composite ``name`` whose children have at most ``depth - 1`` levels."""
+    if name == "Warmup":
+        return st.fixed_dictionaries(
+            dict(
+                schedule=any_schedule(depth - 1),
+                warmup_steps=st.one_of(st.integers(0, 100), counts),
+                start_lr=rates,
+            )
+        )
+    if name == "Offset":
+        return st.fixed_dictionaries(
+            dict(
+                schedule=any_schedule(depth - 1),
+                offset=st.one_of(
+                    st.integers(0, 1000), st.integers(0, 10**6), st.integers(0, 2**40)
+                ),
+            )
+        )
+    if name == "Sequential":
+        return sequential_params(depth)
+    raise AssertionError(name)
+
+
+for _name in COMPOSITES:
+    PARAMS[_name] = composite_params(_name, depth=2)
 NAMES = sorted(REGISTRY)
 
 
@@ -262,6 +341,16 @@ def value_range(s) -> tuple[float, float]:
         return 0.0, s.peak_lr
     if n == "ExponentialRange":
         return min(s.start_lr, s.end_lr), max(s.start_lr, s.end_lr)
+    if n == "Table":
+        return min(s.values), max(s.values)
+    if n == "Warmup":  # the ramp runs from start_lr to the schedule's step-0 value
+        lo, hi = value_range(s.schedule)
+        return min(lo, s.start_lr), max(hi, s.start_lr)
+    if n == "Offset":
+        return value_range(s.schedule)
+    if n == "Sequential":
+        ranges = [value_range(c) for c in s.schedules]
+        return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
     raise AssertionError(n)
 
 
@@ -280,6 +369,19 @@ def end_of(s) -> tuple[float, float] | None:
         return cosine_warmup(s) + s.decay_steps, cosine_peak(s) * s.alpha
     if n == "PolynomialDecay" and not s.cycle:
         return s.decay_steps, s.end_learning_rate
+    if n == "Table":
+        return len(s.values) - 1, s.values[-1]
+    if n in ("Warmup", "Offset", "Sequential"):
+        child = s.schedules[-1] if n == "Sequential" else s.schedule
+        end = end_of(child)
+        if end is None:
+            return None
+        shift = {
+            "Warmup": lambda: s.warmup_steps,
+            "Offset": lambda: -s.offset,
+            "Sequential": lambda: s.boundaries[-1] if s.boundaries else 0,
+        }[n]()
+        return max(0, end[0] + shift), end[1]
     return None
 
 
@@ -299,8 +401,16 @@ def decay_start(s) -> float | None:
         return e1 if low <= initial <= s.max_lr else None
     if n == "ExponentialRange":
         return 0 if s.end_lr <= s.start_lr else None
-    if n == "PiecewiseConstantDecay":
+    if n in ("PiecewiseConstantDecay", "Table"):
         return 0 if list(s.values) == sorted(s.values, reverse=True) else None
+    if n == "Warmup":  # the wrapped schedule from step warmup_steps on
+        start = decay_start(s.schedule)
+        return None if start is None else s.warmup_steps + start
+    if n == "Offset":
+        start = decay_start(s.schedule)
+        return None if start is None else max(0, start - s.offset)
+    # Sequential: each schedule restarts from its own step 0 at its boundary, so the joins may
+    # rise (e.g. a decay after a warmup); not a decay in general.
     return None
 
 
@@ -374,6 +484,17 @@ def boundaries(s) -> list[float]:
         return [d, 2 * d, 3 * d, (2**31 // d) * d, (MAX_STEP // d) * d]
     if n == "PiecewiseConstantDecay":
         return list(s.boundaries)
+    if n == "Table":
+        return [len(s.values) - 1]
+    if n == "Warmup":
+        w = s.warmup_steps
+        return [w, *(w + b for b in boundaries(s.schedule))]
+    if n == "Offset":
+        return [b - s.offset for b in boundaries(s.schedule) if b >= s.offset]
+    if n == "Sequential":
+        starts = [0, *s.boundaries]
+        inner = [a + b for a, c in zip(starts, s.schedules, strict=True) for b in boundaries(c)]
+        return [*s.boundaries, *inner]
     if n in ("CosineDecayRestarts", "WarmupCosineRestarts"):
         m, first = cycles(s)
         points = [first * (m**k - 1) / (m - 1) if m > 1 else k * first for k in range(1, 5)]
@@ -403,7 +524,23 @@ def schedule_and_steps(draw, name):
 
 
 def values(s, steps) -> np.ndarray:
+    """The bulk engine's float64 values."""
     return s.evaluate(np.asarray(steps, dtype=np.int64), dtype="float64")
+
+
+def model_values(s, steps) -> np.ndarray:
+    """Values for the model-based properties (range, decay, final value, slope).
+
+    The bulk engine compiles one kernel per composite *structure* (about a second each), and
+    random children make nearly every example a new structure, so composites are evaluated here
+    by the NumPy reference engine (the same formulas, no compilation). Their compiled kernels are
+    checked against the children's reference values in "composites follow their children" below
+    (which implies these properties there, within the float64 budget) and by vector evaluation
+    equal to step-by-step.
+    """
+    if s.children():
+        return reference(s, np.asarray(steps, dtype=np.int64))
+    return values(s, steps)
 
 
 def tol(s) -> float:
@@ -417,7 +554,7 @@ def tol(s) -> float:
 @given(data=st.data())
 def test_values_are_finite_and_inside_the_documented_range(name, data):
     s, steps = data.draw(schedule_and_steps(name))
-    v = values(s, steps)
+    v = model_values(s, steps)
     assert np.isfinite(v).all(), (s, steps[~np.isfinite(v)], v[~np.isfinite(v)])
     lo, hi = value_range(s)
     eps = tol(s)
@@ -425,6 +562,9 @@ def test_values_are_finite_and_inside_the_documented_range(name, data):
     assert not bad.any(), (s, (lo, hi), steps[bad], v[bad])
     if name == "PiecewiseConstantDecay":
         assert set(v.tolist()) <= set(s.values)
+    if name == "Table":  # values[min(step, len - 1)], exactly
+        want = np.array(s.values)[np.minimum(steps, len(s.values) - 1)]
+        np.testing.assert_array_equal(v, want)
 
 
 DECAYS = [
@@ -439,6 +579,10 @@ DECAYS = [
     "InverseSqrtDecay",
     "OneCycle",
     "ExponentialRange",
+    "Table",
+    "Warmup",
+    "Offset",
+    # Not Sequential: a join may rise (see decay_start).
 ]
 
 
@@ -450,7 +594,7 @@ def test_decays_are_non_increasing_after_their_warmup(name, data):
     start = decay_start(s)
     assume(start is not None)
     after = steps[steps >= math.ceil(start)]
-    v = values(s, after)
+    v = model_values(s, after)
     rises = np.diff(v) > tol(s)
     assert not rises.any(), (s, after[1:][rises], np.diff(v)[rises])
 
@@ -460,7 +604,7 @@ def test_decays_are_non_increasing_after_their_warmup(name, data):
 @given(data=st.data())
 def test_ramps_are_monotonic(name, data):
     s, steps = data.draw(schedule_and_steps(name))
-    d = np.diff(values(s, steps))
+    d = np.diff(model_values(s, steps))
     if s.end_lr >= s.start_lr:
         assert (d >= -tol(s)).all()
     else:
@@ -474,6 +618,10 @@ FINITE = [
     "ExponentialRange",
     "CosineDecay",
     "PolynomialDecay",
+    "Table",
+    "Warmup",
+    "Offset",
+    "Sequential",
 ]
 
 
@@ -490,7 +638,7 @@ def test_finite_schedules_hold_their_final_value(name, data):
         sorted({first, first + 1, first + 7, *steps[steps >= first].tolist()}), dtype=np.int64
     )
     after = after[after <= MAX_STEP]
-    v = values(s, after)
+    v = model_values(s, after)
     assert (v == v[0]).all(), (s, after[v != v[0]], v[v != v[0]], v[0])
     assert math.isclose(v[0], final, rel_tol=1e-12, abs_tol=1e-300), (s, v[0], final)
 
@@ -579,6 +727,25 @@ def lipschitz(s) -> float | None:
 
 def jump_bound(s, b: int) -> float | None:
     """Bound on ``|f(b + 1) - f(b)|``; None where the formula jumps (or no model)."""
+    n = type(s).__name__
+    if n == "Table":
+        last = len(s.values) - 1
+        return abs(s.values[min(b + 1, last)] - s.values[min(b, last)])
+    if n == "Warmup":
+        w = s.warmup_steps
+        if b >= w:
+            return jump_bound(s.schedule, b - w)
+        # The ramp, up to and including its join at step w (where it meets the schedule's step-0
+        # value: continuous there), rises by |target - start_lr| / w per step.
+        target = float(reference(s.schedule, [0])[0])
+        return abs(target - s.start_lr) / w
+    if n == "Offset":
+        return jump_bound(s.schedule, b + s.offset)
+    if n == "Sequential":
+        if b + 1 in s.boundaries:
+            return None  # a join: the next schedule starts from its own step 0
+        k = bisect.bisect_right(s.boundaries, b)
+        return jump_bound(s.schedules[k], b - ([0, *s.boundaries][k]))
     lip = lipschitz(s)
     if lip is not None:
         return lip
@@ -624,6 +791,10 @@ CONTINUOUS = [
     "CosineDecayRestarts",
     "WarmupCosineRestarts",
     "Constant",
+    "Table",
+    "Warmup",
+    "Offset",
+    "Sequential",
 ]
 
 
@@ -633,7 +804,7 @@ CONTINUOUS = [
 def test_consecutive_steps_differ_by_at_most_the_max_slope(name, data):
     s, steps = data.draw(schedule_and_steps(name))
     steps = steps[steps < MAX_STEP]
-    v0, v1 = values(s, steps), values(s, steps + 1)
+    v0, v1 = model_values(s, steps), model_values(s, steps + 1)
     checked = 0
     for b, a, c in zip(steps.tolist(), v0.tolist(), v1.tolist(), strict=True):
         bound = jump_bound(s, b)
@@ -677,6 +848,70 @@ def test_vector_evaluation_equals_step_by_step(name, data):
     np.testing.assert_array_equal(values(s, steps[shuffled]), v[shuffled])
 
 
+# -- composites follow their children ----------------------------------------------------------
+def assert_close_to_children(s, got, want) -> None:
+    """The bulk engine's float64 budget against the children's NumPy reference values."""
+    got = np.asarray(got)
+    assert np.isfinite(got).all(), (s, got)
+    lo, hi = value_range(s)
+    assert_within_budget(got, want, "float64", max(abs(lo), abs(hi)))
+
+
+@COMPOSITE_SETTINGS
+@given(data=st.data())
+def test_warmup_ramps_linearly_into_its_schedule(data):
+    s, steps = data.draw(schedule_and_steps("Warmup"))
+    w, start = s.warmup_steps, s.start_lr
+    target = float(reference(s.schedule, [0])[0])  # the schedule at its own step 0
+    ramp = steps < w
+    want = np.empty(len(steps))
+    want[ramp] = start + (target - start) * (steps[ramp] / max(w, 1))
+    want[~ramp] = reference(s.schedule, steps[~ramp] - w)
+    assert_close_to_children(s, values(s, steps), want)
+    if w > 0:
+        first, before, at = values(s, [0, w - 1, w])
+        assert first == start, (s, first)
+        # Continuous at the end of the warmup: the join lands on the schedule's step-0 value, one
+        # ramp step away from the last warmup value.
+        assert_close_to_children(s, [at], [target])
+        assert abs(at - before) <= abs(target - start) / w * (1 + 1e-9) + 4 * tol(s), (
+            s,
+            before,
+            at,
+        )
+
+
+@COMPOSITE_SETTINGS
+@given(data=st.data())
+def test_sequential_runs_each_schedule_from_its_boundary(data):
+    s, steps = data.draw(schedule_and_steps("Sequential"))
+    bounds = np.array(s.boundaries, dtype=np.int64)
+    starts = np.array([0, *s.boundaries], dtype=np.int64)
+    which = np.searchsorted(bounds, steps, side="right")
+    want = np.empty(len(steps))
+    for i, child in enumerate(s.schedules):
+        mine = which == i
+        want[mine] = reference(child, steps[mine] - starts[i])
+    assert_close_to_children(s, values(s, steps), want)
+    # At each boundary: the next schedule at its step 0; one step before, the previous one.
+    for i, b in enumerate(s.boundaries):
+        before, at = values(s, [b - 1, b])
+        expected = [
+            reference(s.schedules[i], [b - 1 - starts[i]])[0],
+            reference(s.schedules[i + 1], [0])[0],
+        ]
+        assert_close_to_children(s, [before, at], expected)
+
+
+@COMPOSITE_SETTINGS
+@given(data=st.data())
+def test_offset_is_its_schedule_shifted(data):
+    s, steps = data.draw(schedule_and_steps("Offset"))
+    # Documented exact while step + offset < 2**53 (the children's exact range).
+    steps = steps[steps <= MAX_STEP - s.offset]
+    assert_close_to_children(s, values(s, steps), reference(s.schedule, steps + s.offset))
+
+
 # -- specific regressions found by the properties ---------------------------------------------
 @pytest.mark.parametrize("initial", [0.0, 1.0])
 def test_restart_peaks_stay_finite(initial):
@@ -696,6 +931,22 @@ def test_exponential_range_with_extreme_ratio(start, end):
     v = values(s, [0, 50, 99, 100, 1000])
     assert np.isfinite(v).all(), (s, v)
     assert v[0] == pytest.approx(start) and v[-1] == end
+
+
+@pytest.mark.parametrize("steps", [np.array([0, 1, 5]), range(0, 6, 2), 3], ids=repr)
+@pytest.mark.parametrize("outer", ["none", "Warmup", "Offset"])
+def test_sequential_of_a_single_table(steps, outer):
+    """A Sequential of one schedule has no boundaries; its child must still get integer steps
+    (a Table indexes its values with them)."""
+    table = REGISTRY["Table"]([0.5, 0.25, 0.125])
+    s, t = REGISTRY["Sequential"]([table], []), table
+    if outer == "Warmup":
+        s, t = REGISTRY["Warmup"](s, 2), REGISTRY["Warmup"](t, 2)
+    elif outer == "Offset":
+        s, t = REGISTRY["Offset"](s, 1), REGISTRY["Offset"](t, 1)
+    np.testing.assert_array_equal(
+        s.evaluate(steps, dtype="float64"), t.evaluate(steps, dtype="float64")
+    )
 
 
 def test_negative_steps_are_refused_by_evaluate_and_clamped_by_the_graph():

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, build_example, example_kwargs
 
-from fastlr.schedules import KERAS_NAMED, REGISTRY
+from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
 
 NAN = float("nan")
 INF = float("inf")
@@ -156,6 +156,100 @@ PCT = [  # in (0, 1)
 ]
 
 
+# -- composites: children and tables --------------------------------------------------------------
+class KerasBuiltin(NamedTuple):
+    """A Keras built-in schedule, made on first use (this module stays free of TensorFlow)."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"keras.{self.name}"
+
+
+class Custom(NamedTuple):
+    """A user's own ``keras.optimizers.schedules.LearningRateSchedule`` subclass (not Keras's)."""
+
+    def __repr__(self) -> str:
+        return "Custom()"
+
+
+_RESOLVED: dict[Any, Any] = {}
+
+
+def resolve(value: Any) -> Any:
+    """Turn :class:`KerasBuiltin` / :class:`Custom` markers (also inside lists) into objects.
+
+    The same marker always gives the same object, so its ``repr`` (with its address) is stable.
+    """
+    if isinstance(value, list):
+        return [resolve(x) for x in value]
+    if not isinstance(value, (KerasBuiltin, Custom)):
+        return value
+    if value not in _RESOLVED:
+        import keras
+
+        if isinstance(value, Custom):
+
+            class MySchedule(keras.optimizers.schedules.LearningRateSchedule):
+                def __call__(self, step):
+                    return 0.1
+
+            _RESOLVED[value] = MySchedule()
+        else:
+            kw = dict(EXAMPLES[value.name][0])  # the Keras-named examples are Keras's parameters
+            _RESOLVED[value] = getattr(keras.optimizers.schedules, value.name)(**kw)
+    return _RESOLVED[value]
+
+
+CHILD = [  # a child schedule: fastlr schedules only (instances, not classes or configs)
+    (KerasBuiltin("CosineDecay"), TypeError),
+    (KerasBuiltin("PiecewiseConstantDecay"), TypeError),
+    (Custom(), TypeError),
+    (0.1, TypeError),
+    (1, TypeError),
+    (None, TypeError),
+    ("CosineDecay", TypeError),
+    (REGISTRY["CosineDecay"], TypeError),  # the class
+    (lambda step: 0.1, TypeError),
+    ({"class_name": "Constant", "config": {"learning_rate": 0.1}}, TypeError),  # a config
+    ([build_example("Constant", 0)], TypeError),  # a list of one schedule
+]
+OFFSET = [  # int >= 0
+    *NONNEG_COUNT,
+    (np.float64(3.0), TypeError),
+    (NAN, TypeError),
+    (False, TypeError),
+    (2**53 + 1, ValueError),
+]
+TABLE_VALUES = [  # a non-empty list or 1-D array of finite rates >= 0
+    ([], ValueError),
+    ((), ValueError),
+    (np.array([]), ValueError),
+    ([0.1, -0.01], ValueError),
+    ([-1], ValueError),
+    ([0.1, NAN], ValueError),
+    ([INF], ValueError),
+    ([0.1, 0.05, -INF], ValueError),
+    (np.array([0.1, np.nan]), ValueError),
+    (np.array([0.1, -0.5], dtype=np.float32), ValueError),
+    (np.array([[0.1, 0.2], [0.3, 0.4]]), ValueError),  # 2-D
+    (np.array([[0.1]]), ValueError),
+    (np.array(0.1), ValueError),  # 0-D
+    # Elements that are not real numbers: a type error, as for every other rate (and for the
+    # elements of PiecewiseConstantDecay's ``values``).
+    ([0.1, "0.05"], TypeError),
+    (np.array(["0.1", "0.05"]), TypeError),
+    ([0.1, None], TypeError),
+    ([True, 0.1], TypeError),
+    ([0.1, 1 + 0j], TypeError),
+    ([[0.1, 0.2]], TypeError),  # a nested list
+    # not a list
+    ("0.1, 0.05", TypeError),
+    (0.1, TypeError),
+    (None, TypeError),
+]
+
+
 def choice(*extra):
     return [
         ("bogus", ValueError),
@@ -256,6 +350,15 @@ KINDS: dict[str, dict[str, list]] = {
         "timescale": OPTIONAL_COUNT,
     },
     "ExponentialRange": {"start_lr": POSITIVE_RATE, "end_lr": POSITIVE_RATE, "num_steps": COUNT},
+    # Composites (see "composites" below for CHILD, OFFSET and TABLE_VALUES).
+    "Warmup": {
+        "schedule": CHILD,
+        "warmup_steps": [*NONNEG_COUNT, (2**53 + 1, ValueError)],
+        "start_lr": RATE,
+    },
+    "Offset": {"schedule": CHILD, "offset": OFFSET},
+    "Sequential": {},  # lists: see SEQUENTIAL below
+    "Table": {"values": TABLE_VALUES},
 }
 
 # -- cross-parameter constraints (the parameter the message must blame) ---------------------------
@@ -371,6 +474,104 @@ PIECEWISE = [
     Case("PiecewiseConstantDecay", "values", 0.1, TypeError),
 ]
 
+# -- Sequential: lists ----------------------------------------------------------------------------
+# EXAMPLES["Sequential"][0]: schedules [Constant, CosineDecay, Constant], boundaries [10, 110].
+_A, _B, _C = (
+    build_example("Constant", 0),
+    build_example("CosineDecay", 0),
+    build_example("Constant", 1),
+)
+_KERAS_COSINE = KerasBuiltin("CosineDecay")
+SEQUENTIAL = [
+    # not a (non-empty) list of schedules
+    Case("Sequential", "schedules", _A, TypeError),  # one schedule, not a list
+    Case("Sequential", "schedules", None, TypeError),
+    Case("Sequential", "schedules", "Constant", TypeError),
+    Case("Sequential", "schedules", 0.1, TypeError),
+    Case("Sequential", "schedules", [], ValueError),
+    Case("Sequential", "schedules", (), ValueError),
+    # elements that are not fastlr schedules: the message names the element
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _KERAS_COSINE, _C],
+        TypeError,
+        name="schedules[1]",
+        received=_KERAS_COSINE,
+    ),
+    Case("Sequential", "schedules", [_A, _B, 0.1], TypeError, name="schedules[2]", received=0.1),
+    Case("Sequential", "schedules", [None, _B, _C], TypeError, name="schedules[0]", received=None),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, REGISTRY["CosineDecay"], _C],
+        TypeError,
+        name="schedules[1]",
+        received=REGISTRY["CosineDecay"],
+    ),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _B, Custom()],
+        TypeError,
+        name="schedules[2]",
+        received=Custom(),
+    ),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, "CosineDecay", _C],
+        TypeError,
+        name="schedules[1]",
+        received="CosineDecay",
+    ),
+    # counts that do not match: the message blames `boundaries` (and shows it)
+    Case("Sequential", "schedules", [_A, _B], ValueError, name="boundaries", received=[10, 110]),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _B, _C, _A],
+        ValueError,
+        name="boundaries",
+        received=[10, 110],
+    ),
+    Case("Sequential", "boundaries", [10], ValueError),
+    Case("Sequential", "boundaries", [10, 110, 200], ValueError),
+    Case("Sequential", "boundaries", [], ValueError),
+    # unsorted / duplicate boundaries
+    Case("Sequential", "boundaries", [110, 10], ValueError),
+    Case("Sequential", "boundaries", [10, 10], ValueError),
+    # bad elements: ints > 0 (no floats, bools or strings); the message names the element
+    Case("Sequential", "boundaries", [0, 110], ValueError, name="boundaries[0]", received=0),
+    Case("Sequential", "boundaries", [-5, 110], ValueError, name="boundaries[0]", received=-5),
+    Case("Sequential", "boundaries", [10.0, 110], TypeError, name="boundaries[0]", received=10.0),
+    Case("Sequential", "boundaries", [10, 110.5], TypeError, name="boundaries[1]", received=110.5),
+    Case(
+        "Sequential",
+        "boundaries",
+        np.array([10.0, 110.0]),
+        TypeError,
+        name="boundaries[0]",
+        received=10.0,
+    ),
+    Case("Sequential", "boundaries", [True, 110], TypeError, name="boundaries[0]", received=True),
+    Case("Sequential", "boundaries", [10, NAN], TypeError, name="boundaries[1]", received=NAN),
+    Case("Sequential", "boundaries", ["10", 110], TypeError, name="boundaries[0]", received="10"),
+    Case("Sequential", "boundaries", [10, None], TypeError, name="boundaries[1]", received=None),
+    Case(
+        "Sequential",
+        "boundaries",
+        [10, 2**53 + 1],
+        ValueError,
+        name="boundaries[1]",
+        received=2**53 + 1,
+    ),
+    # not a list
+    Case("Sequential", "boundaries", "10,110", TypeError),
+    Case("Sequential", "boundaries", 10, TypeError),
+    Case("Sequential", "boundaries", None, TypeError),
+]
+
 CASES: list[Case] = (
     [
         Case(cls, param, bad, exc)
@@ -380,15 +581,30 @@ CASES: list[Case] = (
     ]
     + CROSS
     + PIECEWISE
+    + SEQUENTIAL
 )
 
 
+def _short(value: Any) -> str:
+    """A test id: the ``repr``, shortened for schedules and objects shown with an address."""
+    if isinstance(value, list) and any(
+        isinstance(x, (Schedule, KerasBuiltin, Custom)) for x in value
+    ):
+        return "[" + ", ".join(_short(x) for x in value) + "]"
+    if isinstance(value, Schedule):
+        return f"{type(value).__name__}(...)"
+    text = repr(value)
+    if " at 0x" in text:
+        return type(value).__name__
+    return text
+
+
 def _case_id(case: Case) -> str:
-    return f"{case.cls}-{case.param}={case.bad!r}"
+    return f"{case.cls}-{case.param}={_short(case.bad)}"
 
 
 def _kwargs(case: Case) -> dict:
-    return {**EXAMPLES[case.cls][case.base], case.param: case.bad}
+    return {**example_kwargs(case.cls, case.base), case.param: resolve(case.bad)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
@@ -398,7 +614,7 @@ def test_bad_parameter_is_refused_with_a_keras_style_message(case):
         cls(**_kwargs(case))
     message = str(info.value)
     name = case.name or case.param
-    received = case.bad if case.received is ... else case.received
+    received = resolve(case.bad if case.received is ... else case.received)
     assert f"`{name}`" in message, f"message does not name `{name}`: {message!r}"
     assert repr(received) in message, (
         f"message does not show the received value {received!r}: {message!r}"
@@ -429,14 +645,62 @@ def test_every_registered_class_has_examples_and_cases():
 
 def test_examples_are_valid():
     for name, kws in EXAMPLES.items():
-        for kw in kws:
-            REGISTRY[name](**kw)
+        for i in range(len(kws)):
+            s = REGISTRY[name](**example_kwargs(name, i))
+            assert s == build_example(name, i)
 
 
 def test_cross_cases_are_valid_without_the_bad_value():
     """The cross-parameter cases start from valid parameters (the bad value alone breaks them)."""
-    for case in CROSS + PIECEWISE:
-        REGISTRY[case.cls](**EXAMPLES[case.cls][case.base])
+    for case in CROSS + PIECEWISE + SEQUENTIAL:
+        REGISTRY[case.cls](**example_kwargs(case.cls, case.base))
+
+
+@pytest.mark.parametrize("name", KERAS_NAMED)
+@pytest.mark.parametrize("composite", ["Warmup", "Offset", "Sequential"])
+def test_keras_builtin_children_are_refused_with_a_pointer_to_the_drop_in(composite, name):
+    """A Keras built-in child names the fastlr class with the same parameters, which works."""
+    import fastlr
+
+    builtin = resolve(KerasBuiltin(name))
+    kw = example_kwargs(composite, 0)
+    if composite == "Sequential":
+        kw["schedules"] = [kw["schedules"][0], builtin, kw["schedules"][2]]
+        param = "schedules[1]"
+    else:
+        kw["schedule"] = builtin
+        param = "schedule"
+    with pytest.raises(TypeError) as info:
+        REGISTRY[composite](**kw)
+    message = str(info.value)
+    assert f"Argument `{param}` must be a fastlr schedule" in message, message
+    assert f"`fastlr.{name}`" in message, message
+    assert repr(builtin) in message, message
+    # The drop-in takes Keras's config as is, and is accepted as a child.
+    drop_in = getattr(fastlr, name)(**builtin.get_config())
+    if composite == "Sequential":
+        kw["schedules"][1] = drop_in
+    else:
+        kw["schedule"] = drop_in
+    s = REGISTRY[composite](**kw)
+    assert drop_in in s.children()
+
+
+def test_other_children_are_refused_without_a_keras_hint():
+    """Only Keras built-ins get the drop-in hint (a user's own schedule has no fastlr twin)."""
+    for bad in (resolve(Custom()), 0.1, None, REGISTRY["CosineDecay"]):
+        with pytest.raises(TypeError) as info:
+            REGISTRY["Warmup"](bad, 10)
+        assert "drop-in" not in str(info.value) and "built-in" not in str(info.value), info.value
+
+
+@pytest.mark.parametrize(
+    ("values", "index"), [([0.1, -0.01], 1), ([NAN, 0.1], 0), ([0.1, 0.2, INF], 2)]
+)
+def test_table_messages_name_the_bad_element(values, index):
+    with pytest.raises(ValueError) as info:
+        REGISTRY["Table"](values)
+    assert f"values[{index}]=" in str(info.value), info.value
 
 
 # -- what must be accepted ------------------------------------------------------------------------
@@ -460,7 +724,7 @@ KERAS_FLOAT_STEPS = [
 
 @pytest.mark.parametrize(("cls_name", "override", "stored"), KERAS_FLOAT_STEPS)
 def test_keras_named_classes_accept_float_step_counts(cls_name, override, stored):
-    s = REGISTRY[cls_name](**{**EXAMPLES[cls_name][0], **override})
+    s = REGISTRY[cls_name](**{**example_kwargs(cls_name, 0), **override})
     for key, value in stored.items():
         got = getattr(s, key)
         assert got == value
@@ -481,6 +745,13 @@ def test_keras_float_step_counts_equal_their_int_counterparts():
     np.testing.assert_array_equal(
         a.evaluate(steps, dtype="float64"), b.evaluate(steps, dtype="float64")
     )
+
+
+class Child(NamedTuple):
+    """A child schedule in INT_RATES: built by ``_spell`` with the same spelling of rates."""
+
+    cls: str
+    kw: dict
 
 
 INT_RATES = {
@@ -508,6 +779,25 @@ INT_RATES = {
     ),
     "InverseSqrtDecay": dict(peak_lr=1, warmup_steps=100),
     "ExponentialRange": dict(start_lr=1, end_lr=100, num_steps=10),
+    # Composites: children spelled with integer rates too (built by ``_spell``).
+    "Warmup": dict(schedule=Child("Constant", dict(learning_rate=1)), warmup_steps=10, start_lr=0),
+    "Sequential": dict(
+        schedules=[
+            Child("Constant", dict(learning_rate=3)),
+            Child(
+                "PolynomialDecay",
+                dict(initial_learning_rate=1, decay_steps=100, end_learning_rate=0, power=2),
+            ),
+            Child(
+                "Warmup", dict(schedule=Child("Constant", dict(learning_rate=2)), warmup_steps=5)
+            ),
+        ],
+        boundaries=[100, 150],
+    ),
+    "Offset": dict(
+        schedule=Child("ExponentialRange", dict(start_lr=1, end_lr=100, num_steps=10)), offset=5
+    ),
+    "Table": dict(values=[3, 2, 1, 0]),
 }
 
 
@@ -535,24 +825,65 @@ REAL_PARAMS = {
 }
 
 
+def _spell(kw: dict, floats: bool) -> dict:
+    """Constructor kwargs with children built, rates as written (or as floats)."""
+    out = {}
+    for k, v in kw.items():
+        if isinstance(v, Child):
+            v = REGISTRY[v.cls](**_spell(v.kw, floats))
+        elif isinstance(v, list) and v and isinstance(v[0], Child):
+            v = [REGISTRY[c.cls](**_spell(c.kw, floats)) for c in v]
+        elif floats and k == "values":
+            v = [float(x) for x in v]
+        elif floats and k in REAL_PARAMS:
+            v = float(v)
+        out[k] = v
+    return out
+
+
+def _int_rates(kw: dict) -> list[str]:
+    """The rates written as ints anywhere in ``kw`` (children included)."""
+    found = []
+    for k, v in kw.items():
+        children = [v] if isinstance(v, Child) else v if isinstance(v, list) else []
+        for c in children:
+            if isinstance(c, Child):
+                found += [f"{c.cls}.{x}" for x in _int_rates(c.kw)]
+        if k in REAL_PARAMS and type(v) is int:
+            found.append(k)
+        if k == "values" and any(type(x) is int for x in v):
+            found.append(k)
+    return found
+
+
+def _assert_rates_stored_as_floats(s, kw: dict) -> None:
+    config = s.get_config()
+    for k, v in kw.items():
+        if isinstance(v, Child):
+            _assert_rates_stored_as_floats(getattr(s, k), v.kw)
+        elif isinstance(v, list) and v and isinstance(v[0], Child):
+            for child, spec in zip(getattr(s, k), v, strict=True):
+                _assert_rates_stored_as_floats(child, spec.kw)
+        elif k in REAL_PARAMS and v is not None:
+            assert type(getattr(s, k)) is float and type(config[k]) is float, (s, k, config[k])
+        elif k == "values":
+            assert all(type(x) is float for x in config[k]), (s, k, config[k])
+
+
 @pytest.mark.parametrize("cls_name", sorted(REGISTRY))
 def test_integer_learning_rates_are_accepted(cls_name):
     kw = INT_RATES[cls_name]
-    s = REGISTRY[cls_name](**kw)
-    as_float = {
-        k: [float(x) for x in v] if k == "values" else float(v) if k in REAL_PARAMS else v
-        for k, v in kw.items()
-    }
-    assert any(k in REAL_PARAMS or k == "values" for k in kw)
-    t = REGISTRY[cls_name](**as_float)
+    assert _int_rates(kw), kw  # an integer rate somewhere (own parameter or a child's)
+    s = REGISTRY[cls_name](**_spell(kw, floats=False))
+    t = REGISTRY[cls_name](**_spell(kw, floats=True))
+    assert s == t
     steps = np.array([0, 1, 5, 10, 99, 100, 150, 201, 10**6])
     np.testing.assert_array_equal(
         s.evaluate(steps, dtype="float64"), t.evaluate(steps, dtype="float64")
     )
     # Rates are stored as plain floats (serializable, same config as the float spelling).
-    for k, v in s.get_config().items():
-        if k in as_float and isinstance(as_float[k], float):
-            assert type(v) is float, (k, v)
+    _assert_rates_stored_as_floats(s, kw)
+    assert s.get_config() == t.get_config()
 
 
 def test_numpy_scalars_are_accepted_and_normalized():
@@ -577,7 +908,7 @@ def test_numpy_scalars_are_accepted_and_normalized():
 )
 def test_numpy_bools_are_accepted(cls_name, param):
     """``_validate.flag`` documents "Python or NumPy bool" (``np.bool_``, ``np.True_``)."""
-    s = REGISTRY[cls_name](**{**EXAMPLES[cls_name][0], param: np.bool_(True)})
+    s = REGISTRY[cls_name](**{**example_kwargs(cls_name, 0), param: np.bool_(True)})
     assert getattr(s, param) is True
 
 
@@ -597,14 +928,50 @@ def test_bounds_are_inclusive_where_documented():
         ("InverseTimeDecay", dict(decay_rate=0.0)),
     ]
     for cls_name, override in ok:
-        s = REGISTRY[cls_name](**{**EXAMPLES[cls_name][0], **override})
+        s = REGISTRY[cls_name](**{**example_kwargs(cls_name, 0), **override})
         values = s.evaluate([0, 1, 50, 99, 100, 101, 10**9], dtype="float64")
         assert np.isfinite(values).all(), (cls_name, override, values)
 
 
 def test_schedules_are_immutable():
-    s = REGISTRY["OneCycle"](**EXAMPLES["OneCycle"][0])
+    s = REGISTRY["OneCycle"](**example_kwargs("OneCycle", 0))
     with pytest.raises(AttributeError, match="immutable"):
         s.total_steps = 10
     assert s.total_steps == 100
     assert math.isclose(s.evaluate([0], dtype="float64")[0], 1.0 / 25.0)
+
+
+def test_composite_inputs_are_normalized():
+    """Tuples, NumPy arrays and NumPy scalars are accepted and stored as plain Python values."""
+    a, b = REGISTRY["Constant"](0.1), REGISTRY["CosineDecay"](0.1, 100)
+    s = REGISTRY["Sequential"]((a, b, a), np.array([10, 110], dtype=np.int32))
+    assert s.schedules == (a, b, a) and s.boundaries == (10, 110)
+    assert all(type(x) is int for x in s.boundaries)
+    assert s == REGISTRY["Sequential"]([a, b, a], [np.int64(10), np.uint16(110)])
+    t = REGISTRY["Table"](np.array([0.5, 0.25, 1], dtype=np.float32))
+    assert t.values == (0.5, 0.25, 1.0) and all(type(x) is float for x in t.values)
+    assert t == REGISTRY["Table"]((0.5, 0.25, 1)) == REGISTRY["Table"]([np.float64(0.5), 0.25, 1])
+    w = REGISTRY["Warmup"](b, np.int32(5), start_lr=np.float32(0.5))
+    assert type(w.warmup_steps) is int and type(w.start_lr) is float and w.start_lr == 0.5
+    o = REGISTRY["Offset"](b, np.int64(7))
+    assert type(o.offset) is int and o.offset == 7
+
+
+def test_composite_bounds_are_inclusive_where_documented():
+    """``warmup_steps=0``, ``offset=0`` and a single schedule without boundaries are the child
+    itself; ``start_lr=0``, a one-value table and a zero rate are valid."""
+    child = build_example("WarmupCosineRestarts", 0)
+    steps = np.array([0, 1, 2, 9, 10, 11, 100, 2**31 + 7, 2**53 - 1])
+    want = child.evaluate(steps, dtype="float64")
+    for s in (
+        REGISTRY["Warmup"](child, 0),
+        REGISTRY["Warmup"](child, warmup_steps=0, start_lr=0.0),
+        REGISTRY["Offset"](child, 0),
+        REGISTRY["Sequential"]([child], []),
+    ):
+        np.testing.assert_array_equal(s.evaluate(steps, dtype="float64"), want, err_msg=repr(s))
+    assert REGISTRY["Sequential"]([child], boundaries=()).boundaries == ()
+    one = REGISTRY["Table"]([0.0])
+    np.testing.assert_array_equal(one.evaluate(steps, dtype="float64"), np.zeros(len(steps)))
+    big = REGISTRY["Offset"](child, 2**53)  # the largest integer parameter
+    assert np.isfinite(big.evaluate([0, 1, 2**40], dtype="float64")).all()

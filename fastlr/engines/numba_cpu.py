@@ -17,12 +17,13 @@ How a formula becomes a kernel:
    served from a stale cache; unchanged ones load in milliseconds.
 
 Compile policy, in one place (:data:`KERNEL_OPTIONS`): ``error_model="numpy"`` (``where`` evaluates
-both sides, so a guarded division must not raise); of the fast-math flags only ``arcp`` (division
-by a loop-invariant becomes a multiplication by its reciprocal: at most one float64 ulp, far
-inside the budget); ``parallel=True`` over all cores; ``cache=True``. Never ``contract`` or
-``reassoc`` on formulas: fusing ``a*b - c`` into an FMA would break the error-free double-double
-arithmetic of the restart schedules. The one exception is the polynomial in ``cos_remaining``,
-whose FMA contraction only makes it more accurate (measured: +25% throughput, same 0.5 ulp).
+both sides, so a guarded division must not raise); ``parallel=True`` over all cores;
+``cache=True``; no fast-math flags on formulas. ``contract`` (FMA) would break the error-free
+double-double arithmetic of the restart schedules; ``arcp`` (reciprocal division) was measured
++35% but applies or not depending on how deeply a kernel is inlined, so ``evaluate(s, N)`` and
+``evaluate(s, np.arange(N))`` could differ in the last float64 bit: results must not depend on
+how the steps were given. The one exception is the polynomial in ``cos_remaining``, whose FMA
+contraction is the same in every kernel and only makes it more accurate.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from numba import njit
 
 from fastlr._ops import bind
 
-KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"arcp"}}
+KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": False}
 """Options of every compiled function (kernels add ``parallel=True, cache=True``)."""
-_POLYNOMIAL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"arcp", "contract"}}
+_POLYNOMIAL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"contract"}}
 
 _jit = njit(**KERNEL_OPTIONS)
 
@@ -131,9 +132,11 @@ def kernel_args(schedule: Any) -> tuple:
 
 
 def _as_kernel_value(value: Any) -> Any:
-    if isinstance(value, tuple):  # list parameters: int64 arrays if all ints, else float64
+    if isinstance(
+        value, tuple
+    ):  # list parameters: int64 arrays if all ints (or empty), else float64
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        return np.asarray(value, dtype=np.int64 if ints and value else np.float64)
+        return np.asarray(value, dtype=np.int64 if ints else np.float64)
     return value
 
 

@@ -57,8 +57,7 @@ class Schedule(_Root):
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
-            f"{type(self).__name__} is immutable; build a new schedule instead of setting "
-            f"`{name}` (e.g. `{type(self).__name__}(**{{**s.get_config(), {name!r}: ...}})`)."
+            f"{type(self).__name__} is immutable: build a new schedule instead of setting `{name}`."
         )
 
     def __delattr__(self, name: str) -> None:

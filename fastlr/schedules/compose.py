@@ -244,8 +244,11 @@ class Table(Schedule):
             v.fail("values", "must be 1-D", values)
         items = v.sequence("values", values, min_len=1)
         for i, x in enumerate(items):
-            bad = isinstance(x, bool) or not isinstance(x, numbers.Real)
-            if bad or not math.isfinite(x) or x < 0:
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                v.fail(
+                    "values", f"must hold real numbers (bad values[{i}]={x!r})", values, TypeError
+                )
+            if not math.isfinite(x) or x < 0:
                 v.fail("values", f"must hold finite rates >= 0 (bad values[{i}]={x!r})", values)
         super().__init__(values=tuple(float(x) for x in items))
 

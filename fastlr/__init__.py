@@ -13,6 +13,14 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "evaluate": "fastlr.bulk",
+    "LearningRateLogger": "fastlr.callbacks",
+    "ReduceLROnPlateau": "fastlr.callbacks",
+    "ScaledLearningRate": "fastlr.callbacks",
+    "learning_rate_history": "fastlr.callbacks",
+    "find_lr": "fastlr.finder",
+    "LRFinderResult": "fastlr.finder",
+    "plot_schedule": "fastlr.plot",
+    "plot_lr_finder": "fastlr.plot",
     "Schedule": "fastlr.schedules",
     "REGISTRY": "fastlr.schedules",
     "Constant": "fastlr.schedules",

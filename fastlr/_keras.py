@@ -38,6 +38,8 @@ def attach() -> None:
         _attached = True
         for cls in list(_base.REGISTRY.values()):
             register_if_attached(cls)
+        # The plateau wrapper (a stateful Keras schedule) registers itself on import.
+        import fastlr.callbacks  # noqa: F401
 
 
 def register_if_attached(cls: type) -> None:

@@ -1,0 +1,244 @@
+"""LR logging, LR history and plateau reduction on real small models, checked through weights.
+
+The probe model has one weight ``w`` (Dense(1), no bias, zero init) and loss ``mean(y_pred)`` on
+inputs of ones, so the gradient is exactly 1 and SGD's update at step ``t`` is exactly ``lr_t``:
+the LRs the compiled graph applied are read back from the weight, not from any bookkeeping.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import fastlr
+
+BATCH = 4
+D = 1
+
+
+def probe_model(learning_rate, jit_compile=True, steps_per_execution=1):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((D,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate),
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+class WeightTrace(keras.callbacks.Callback):
+    """Kernel value after every batch (steps_per_execution=1)."""
+
+    def on_train_begin(self, logs=None):
+        self.w = [float(self.model.layers[0].kernel.numpy()[0, 0])]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.w.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
+
+    def applied(self) -> np.ndarray:
+        return -np.diff(np.asarray(self.w, dtype=np.float64))
+
+
+def data(steps_per_epoch):
+    x = np.ones((BATCH * steps_per_epoch, D), "float32")
+    return x, np.zeros((len(x), 1), "float32")
+
+
+def assert_applied(applied, expected, w_trace):
+    """Per-step decrease equals the LR, to the float32 rounding of the weight update."""
+    expected = np.asarray(expected, dtype=np.float64)
+    w = np.abs(np.asarray(w_trace[1:], dtype=np.float64))
+    tol = 2 * np.spacing(np.maximum(w, np.abs(expected)).astype(np.float32)).astype(np.float64)
+    np.testing.assert_array_less(np.abs(applied - expected), tol + 1e-12)
+
+
+# -- LearningRateLogger / learning_rate_history --------------------------------------------------
+def test_logger_puts_the_schedule_at_each_epoch_end_into_history():
+    s = fastlr.WarmupCosineDecay(0.1, total_steps=30, warmup_steps=5)
+    model = probe_model(s)
+    x, y = data(3)
+    h = model.fit(
+        x, y, batch_size=BATCH, epochs=6, verbose=0, callbacks=[fastlr.LearningRateLogger()]
+    )
+    expected = s.evaluate([3 * (e + 1) for e in range(6)])  # LR of the next step
+    np.testing.assert_array_equal(np.float32(h.history["learning_rate"]), expected)
+
+
+def test_logger_per_batch_and_csv_logger(tmp_path):
+    s = fastlr.CyclicalLearningRate(0.01, 0.1, step_size=2)
+    model = probe_model(s)
+    x, y = data(4)
+    seen = []
+
+    class Grab(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(logs["learning_rate"])
+
+    csv = tmp_path / "log.csv"
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=2,
+        verbose=0,
+        callbacks=[
+            fastlr.LearningRateLogger(per_batch=True),
+            Grab(),
+            keras.callbacks.CSVLogger(str(csv)),
+        ],
+    )
+    np.testing.assert_array_equal(np.float32(seen), s.evaluate(np.arange(1, 9)))
+    rows = csv.read_text().strip().splitlines()
+    assert rows[0].split(",").count("learning_rate") == 1 and len(rows) == 3
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_history_is_exact_for_every_step(steps_per_execution):
+    s = fastlr.Sequential(
+        [fastlr.Warmup(fastlr.CosineDecay(0.1, 20), 4), fastlr.Constant(0.01)], [24]
+    )
+    model = probe_model(s, steps_per_execution=steps_per_execution)
+    x, y = data(10)
+    model.fit(x, y, batch_size=BATCH, epochs=3, verbose=0)
+    history = fastlr.learning_rate_history(model)
+    assert history.shape == (30,)
+    np.testing.assert_array_equal(history, s.evaluate(30))
+    # The weight moved by exactly the sum of the per-step LRs (gradient 1): all 30 steps applied.
+    w = float(model.layers[0].kernel.numpy()[0, 0])
+    assert w == pytest.approx(-float(np.sum(history.astype(np.float64))), rel=1e-6)
+
+
+# -- ReduceLROnPlateau ----------------------------------------------------------------------------
+def plateau(**kw):
+    # The probe loss decreases every epoch; mode="max" makes every epoch a non-improvement.
+    return fastlr.ReduceLROnPlateau(monitor="loss", mode="max", min_delta=0.0, **kw)
+
+
+def test_plateau_scales_a_schedule_in_the_compiled_step():
+    s = fastlr.WarmupCosineDecay(0.1, total_steps=40, warmup_steps=4)
+    model = probe_model(s)
+    trace = WeightTrace()
+    x, y = data(4)
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=5,
+        verbose=0,
+        callbacks=[plateau(factor=0.5, patience=2), trace],
+    )
+    # Epoch 1 sets best, epochs 2 and 3 wait -> reduce at end of epoch 3 (step 12), wait resets,
+    # epochs 4 and 5 wait -> reduce at end of epoch 5.
+    scale = np.ones(20)
+    scale[12:] = 0.5
+    expected = s.evaluate(20).astype(np.float64) * scale
+    assert_applied(trace.applied(), expected, trace.w)
+    wrapped = model.optimizer._learning_rate
+    assert isinstance(wrapped, fastlr.ScaledLearningRate)
+    assert wrapped.changes == [[12, 0.5], [20, 0.25]]
+    np.testing.assert_allclose(fastlr.learning_rate_history(model), expected.astype(np.float32))
+
+
+def test_plateau_with_a_float_learning_rate_is_kerass_behaviour():
+    model = probe_model(0.1)
+    trace = WeightTrace()
+    x, y = data(2)
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=4,
+        verbose=0,
+        callbacks=[plateau(factor=0.5, patience=1, min_lr=0.03), trace],
+    )
+    # reductions at the end of epochs 2, 3 (0.1 -> 0.05 -> 0.03 floor)
+    expected = [0.1] * 4 + [0.05] * 2 + [0.03] * 2
+    assert_applied(trace.applied(), expected, trace.w)
+    assert not isinstance(model.optimizer._learning_rate, fastlr.ScaledLearningRate)
+
+
+def test_min_lr_floors_reductions_but_not_the_schedule_itself():
+    s = fastlr.WarmupCosineDecay(0.1, total_steps=100, warmup_steps=8)  # starts at 0
+    model = probe_model(s)
+    trace = WeightTrace()
+    x, y = data(2)
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=6,
+        verbose=0,
+        callbacks=[plateau(factor=0.1, patience=1, min_lr=0.02), trace],
+    )
+    base = s.evaluate(12).astype(np.float64)
+    scale = np.ones(12)
+    scale[4:], scale[6:] = 0.1, 0.01
+    expected = np.maximum(base * scale, np.minimum(base, 0.02))
+    assert expected[0] == 0.0  # the warmup still starts at 0: min_lr does not lift the schedule
+    assert_applied(trace.applied(), expected, trace.w)
+
+
+def test_plateau_state_survives_keras_save_and_load(tmp_path):
+    s = fastlr.CosineDecay(0.1, 1000)
+    # A saveable loss: with "mse" on zero targets the zero weight never moves, the loss stays
+    # flat, and mode="min" sees no improvement: reductions happen, state accumulates.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((D,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(keras.optimizers.SGD(s), "mse", jit_compile=True)
+    x, y = data(2)
+    cb = fastlr.ReduceLROnPlateau(monitor="loss", mode="min", factor=0.5, patience=3, cooldown=1)
+    model.fit(x, y, batch_size=BATCH, epochs=5, verbose=0, callbacks=[cb])
+    state = (cb.best, cb.wait, cb.cooldown_counter)
+    config = model.optimizer._learning_rate.get_config()
+    assert config["changes"], "the test needs at least one reduction"
+    path = tmp_path / "m.keras"
+    model.save(path)
+    script = textwrap.dedent(
+        f"""
+        import json, fastlr, keras
+        m = keras.models.load_model({str(path)!r})
+        lr = m.optimizer._learning_rate
+        print("STATE" + json.dumps([type(lr).__name__, lr.get_config()["scale"],
+              lr.get_config()["wait"], lr.get_config()["changes"],
+              float(m.optimizer.learning_rate)]))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("STATE"))
+    name, scale, wait, changes, lr_now = __import__("json").loads(line[5:])
+    assert name == "ScaledLearningRate"
+    assert (scale, wait, changes) == (config["scale"], config["wait"], config["changes"])
+    assert lr_now == pytest.approx(float(model.optimizer.learning_rate))
+    # In process: a new callback resumes from the saved state instead of starting over.
+    loaded = keras.models.load_model(path)
+    cb2 = fastlr.ReduceLROnPlateau(monitor="loss", mode="min", factor=0.5, patience=3, cooldown=1)
+    cb2.set_model(loaded)
+    cb2.on_train_begin()
+    assert (cb2.best, cb2.wait, cb2.cooldown_counter) == state
+
+
+def test_plateau_refuses_a_plain_callable_learning_rate():
+    model = probe_model(lambda: 0.1, jit_compile=False)
+    x, y = data(1)
+    with pytest.raises(TypeError, match="plain callable"):
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[plateau()])
+
+
+def test_learning_rate_history_refuses_keras_schedules():
+    model = probe_model(keras.optimizers.schedules.CosineDecay(0.1, 100))
+    with pytest.raises(TypeError, match="fastlr drop-in"):
+        fastlr.learning_rate_history(model, 10)

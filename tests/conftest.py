@@ -221,3 +221,27 @@ def assert_within_budget(values, reference, dtype, peak: float) -> None:
         f"{bad.sum()} values outside the budget; worst at index {int(np.argmax(err - budget))}: "
         f"got {values[bad][:3]}, want {ref[bad][:3]}"
     )
+
+
+def kernel_recorder():
+    """A Keras callback recording a one-weight probe model's kernel before training and after
+    every batch. With loss ``mean(y_pred)`` on inputs of ones the gradient is exactly 1, so the
+    per-step decreases (``applied()``) are the learning rates the compiled graph applied."""
+    import keras
+    import numpy as np
+
+    class KernelRecorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.kernels = []
+
+        def on_train_begin(self, logs=None):
+            self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
+
+        def applied(self):
+            return -np.diff(np.asarray(self.kernels, dtype=np.float64))
+
+    return KernelRecorder()

@@ -14,6 +14,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from conftest import kernel_recorder
 
 import fastlr
 
@@ -33,19 +34,6 @@ def probe_model(learning_rate, jit_compile=True, steps_per_execution=1):
         steps_per_execution=steps_per_execution,
     )
     return model
-
-
-class WeightTrace(keras.callbacks.Callback):
-    """Kernel value after every batch (steps_per_execution=1)."""
-
-    def on_train_begin(self, logs=None):
-        self.w = [float(self.model.layers[0].kernel.numpy()[0, 0])]
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.w.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
-
-    def applied(self) -> np.ndarray:
-        return -np.diff(np.asarray(self.w, dtype=np.float64))
 
 
 def data(steps_per_epoch):
@@ -126,7 +114,7 @@ def plateau(**kw):
 def test_plateau_scales_a_schedule_in_the_compiled_step():
     s = fastlr.WarmupCosineDecay(0.1, total_steps=40, warmup_steps=4)
     model = probe_model(s)
-    trace = WeightTrace()
+    trace = kernel_recorder()
     x, y = data(4)
     model.fit(
         x,
@@ -141,7 +129,7 @@ def test_plateau_scales_a_schedule_in_the_compiled_step():
     scale = np.ones(20)
     scale[12:] = 0.5
     expected = s.evaluate(20).astype(np.float64) * scale
-    assert_applied(trace.applied(), expected, trace.w)
+    assert_applied(trace.applied(), expected, trace.kernels)
     wrapped = model.optimizer._learning_rate
     assert isinstance(wrapped, fastlr.ScaledLearningRate)
     assert wrapped.changes == [[12, 0.5], [20, 0.25]]
@@ -150,7 +138,7 @@ def test_plateau_scales_a_schedule_in_the_compiled_step():
 
 def test_plateau_with_a_float_learning_rate_is_kerass_behaviour():
     model = probe_model(0.1)
-    trace = WeightTrace()
+    trace = kernel_recorder()
     x, y = data(2)
     model.fit(
         x,
@@ -162,14 +150,14 @@ def test_plateau_with_a_float_learning_rate_is_kerass_behaviour():
     )
     # reductions at the end of epochs 2, 3 (0.1 -> 0.05 -> 0.03 floor)
     expected = [0.1] * 4 + [0.05] * 2 + [0.03] * 2
-    assert_applied(trace.applied(), expected, trace.w)
+    assert_applied(trace.applied(), expected, trace.kernels)
     assert not isinstance(model.optimizer._learning_rate, fastlr.ScaledLearningRate)
 
 
 def test_min_lr_floors_reductions_but_not_the_schedule_itself():
     s = fastlr.WarmupCosineDecay(0.1, total_steps=100, warmup_steps=8)  # starts at 0
     model = probe_model(s)
-    trace = WeightTrace()
+    trace = kernel_recorder()
     x, y = data(2)
     model.fit(
         x,
@@ -184,7 +172,7 @@ def test_min_lr_floors_reductions_but_not_the_schedule_itself():
     scale[4:], scale[6:] = 0.1, 0.01
     expected = np.maximum(base * scale, np.minimum(base, 0.02))
     assert expected[0] == 0.0  # the warmup still starts at 0: min_lr does not lift the schedule
-    assert_applied(trace.applied(), expected, trace.w)
+    assert_applied(trace.applied(), expected, trace.kernels)
 
 
 def test_plateau_state_survives_keras_save_and_load(tmp_path):

@@ -29,7 +29,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import LARGE_STEPS, assert_within_budget, build_example, f32_budget, peak_of
+from conftest import (
+    LARGE_STEPS,
+    assert_within_budget,
+    build_example,
+    f32_budget,
+    kernel_recorder,
+    peak_of,
+)
 from reference import REFERENCE
 from test_reference import last_exact_step, steps_for
 
@@ -671,18 +678,6 @@ def test_one_xla_trace_serves_every_step(make):
 # ------------------------------------------------------------------------------------------------
 # model.fit(jit_compile=True) applies exactly the composite's values
 # ------------------------------------------------------------------------------------------------
-class _KernelRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.kernels = []
-
-    def on_train_begin(self, logs=None):
-        self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
-
-
 def test_fit_applies_composite_values():
     schedule = fastlr.Sequential(
         [Warmup(CosineDecay(1.0, 12, alpha=0.1), 5, start_lr=0.1), Constant(0.05)], [15]
@@ -699,7 +694,7 @@ def test_fit_applies_composite_values():
         steps_per_execution=1,
     )
     x = np.ones((batch * batches_per_epoch, 1), np.float32)
-    recorder = _KernelRecorder()
+    recorder = kernel_recorder()
     model.fit(
         x, np.zeros_like(x), batch_size=batch, epochs=epochs, shuffle=False, verbose=0,
         callbacks=[recorder],

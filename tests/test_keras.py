@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS, example_schedules
+from conftest import EXAMPLES, LARGE_STEPS, example_schedules, kernel_recorder
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
@@ -555,18 +555,6 @@ FIT_SCHEDULES = [
 ]
 
 
-class _KernelRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.kernels = []
-
-    def on_train_begin(self, logs=None):
-        self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernels.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
-
-
 @pytest.mark.parametrize("schedule", FIT_SCHEDULES, ids=lambda s: type(s).__name__)
 def test_fit_applies_schedule_values(schedule):
     batch, batches_per_epoch, epochs = 4, 13, 2
@@ -582,7 +570,7 @@ def test_fit_applies_schedule_values(schedule):
     )
     x = np.ones((batch * batches_per_epoch, 1), np.float32)
     y = np.zeros_like(x)
-    recorder = _KernelRecorder()
+    recorder = kernel_recorder()
     model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[recorder])
     assert int(model.optimizer.iterations.numpy()) == n_steps
     kernels = np.array(recorder.kernels, np.float64)

@@ -1,0 +1,162 @@
+"""The ``fastlr`` command: every subcommand, bad parameters and unwritable outputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastlr
+from fastlr.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_every_schedule_with_parameters_and_defaults(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in fastlr.REGISTRY:
+        assert f"\n{name}(" in "\n" + out, name
+    assert "WarmupCosineDecay(target_lr, total_steps, warmup_steps=0, hold_steps=0" in out
+    assert "mode='triangular'" in out
+
+
+def test_python_dash_m_is_the_same_command():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(
+        [sys.executable, "-m", "fastlr", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "OneCycle(max_lr, total_steps" in out.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_precompute_equals_evaluate(capsys, tmp_path, dtype):
+    path = tmp_path / "lr.npy"
+    code, out, _ = run(
+        capsys,
+        "precompute",
+        "CyclicalLearningRate",
+        "initial_learning_rate=1e-3",
+        "maximal_learning_rate=0.1",
+        "step_size=7",
+        "mode=triangular2",
+        "--steps",
+        "500",
+        "--start",
+        str(2**31),
+        "--dtype",
+        dtype,
+        "-o",
+        str(path),
+    )
+    assert code == 0 and str(path) in out
+    s = fastlr.CyclicalLearningRate(1e-3, 0.1, step_size=7, mode="triangular2")
+    expected = fastlr.evaluate(s, range(2**31, 2**31 + 500), dtype=dtype)
+    got = np.load(path)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_plot_writes_a_png(capsys, tmp_path):
+    path = tmp_path / "s.png"
+    code, _, _ = run(
+        capsys,
+        "plot",
+        "OneCycle",
+        "max_lr=0.1",
+        "total_steps=300",
+        "three_phase=True",
+        "--steps",
+        "320",
+        "--log",
+        "-o",
+        str(path),
+    )
+    assert code == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["precompute", "Nope", "--steps", "3"], "unknown schedule 'Nope'"),
+        (
+            ["precompute", "WarmupCosineDecay", "target_lr=0.1", "total_steps=0", "--steps", "3"],
+            "Argument `total_steps` must be > 0. Received: total_steps=0",
+        ),
+        (
+            [
+                "plot",
+                "WarmupCosineDecay",
+                "target_lr=0.1",
+                "total_steps=10",
+                "warmup=2",
+                "--steps",
+                "3",
+            ],
+            "has no parameter 'warmup'",
+        ),
+        (
+            [
+                "plot",
+                "CyclicalLearningRate",
+                "initial_learning_rate=0.1",
+                "maximal_learning_rate=1",
+                "step_size=4",
+                "mode=sawtooth",
+                "--steps",
+                "3",
+            ],
+            "Argument `mode` must be one of",
+        ),
+        (["precompute", "Constant", "learning_rate", "--steps", "3"], "key=value"),
+        (
+            ["precompute", "Constant", "learning_rate=0.1", "--steps", "0"],
+            "Argument `steps` must be >= 1",
+        ),
+        (
+            ["precompute", "Constant", "learning_rate=0.1", "--steps", "3", "--start", "-1"],
+            "Argument `start` must be >= 0",
+        ),
+    ],
+)
+def test_bad_parameters_are_one_line_errors(capsys, tmp_path, argv, message):
+    suffix = ".npy" if argv[0] == "precompute" else ".png"
+    code, _out, err = run(capsys, *argv, "-o", str(tmp_path / f"x{suffix}"))
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["precompute", "plot"])
+def test_unwritable_or_wrong_output_paths(capsys, tmp_path, command):
+    suffix = ".npy" if command == "precompute" else ".png"
+    base = [command, "Constant", "learning_rate=0.1", "--steps", "3", "-o"]
+    code, _, err = run(capsys, *base, str(tmp_path / "missing" / f"x{suffix}"))
+    assert code == 2 and "cannot write" in err
+    code, _, err = run(capsys, *base, str(tmp_path / "x.txt"))
+    assert code == 2 and f"must end in {suffix}" in err
+    target = tmp_path / f"dir{suffix}"
+    target.mkdir()  # a folder where the file should go: the write itself fails
+    code, _, err = run(capsys, *base, str(target))
+    assert code == 2 and "Traceback" not in err and err.startswith("fastlr: error:")
+
+
+def test_demo_trains_under_xla_and_checks_the_lr_history(capsys):
+    code, out, _ = run(capsys, "demo", "--epochs", "2")
+    assert code == 0
+    assert "under jit_compile=True" in out
+    assert "matches the optimizer at every epoch start: True" in out
+    code, _, err = run(capsys, "demo", "--epochs", "0")
+    assert code == 2 and "Argument `epochs` must be >= 1" in err

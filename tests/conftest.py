@@ -245,3 +245,22 @@ def kernel_recorder():
             return -np.diff(np.asarray(self.kernels, dtype=np.float64))
 
     return KernelRecorder()
+
+
+def run_fresh_python(script: str, *args: str, env: dict | None = None) -> object:
+    """Run ``script`` in a fresh interpreter (quiet TF) and return the JSON it printed on a line
+    starting with ``RESULT``; fails the test with the child's stderr if it exits non-zero."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])

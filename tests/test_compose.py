@@ -19,10 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -36,6 +33,7 @@ from conftest import (
     f32_budget,
     kernel_recorder,
     peak_of,
+    run_fresh_python,
 )
 from reference import REFERENCE
 from test_reference import last_exact_step, steps_for
@@ -57,7 +55,6 @@ from fastlr import (
 )
 from fastlr.engines.numpy_ref import reference
 
-SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 BIG = [2**31 + 7, 10**12 + 1, 2**53 - 1]
 F64_ULPS = 4 * 2.0**-52  # a few float64 ulps: the same formula compiled into another kernel
 
@@ -492,16 +489,7 @@ def test_keras_file_load_in_process(saved_depth3):
 
 def test_keras_file_load_in_fresh_process(saved_depth3):
     schedule, path = saved_depth3
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD_SCRIPT, path, json.dumps(SERIAL_STEPS)],
-        capture_output=True,
-        text=True,
-        env=SUBPROCESS_ENV,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
-    loaded = json.loads(line[len("RESULT") :])
+    loaded = run_fresh_python(LOAD_SCRIPT, path, json.dumps(SERIAL_STEPS))
     assert loaded["module"] == type(schedule).__module__
     assert loaded["class"] == type(schedule).__name__
     assert loaded["config"] == json.loads(json.dumps(schedule.get_config()))

@@ -6,23 +6,19 @@ import copy
 import inspect
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 import textwrap
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS, example_schedules, kernel_recorder
+from conftest import EXAMPLES, LARGE_STEPS, example_schedules, kernel_recorder, run_fresh_python
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
 
 EXAMPLE_SCHEDULES = example_schedules()
-SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def _graph(schedule, steps, dtype=tf.int64):
@@ -760,16 +756,7 @@ LOAD_SCRIPT = textwrap.dedent(
 
 
 def test_keras_file_load_in_fresh_process(saved_models):
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD_SCRIPT, json.dumps(saved_models), json.dumps(SAVED_STEPS)],
-        capture_output=True,
-        text=True,
-        env=SUBPROCESS_ENV,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
-    loaded = json.loads(line[len("RESULT") :])
+    loaded = run_fresh_python(LOAD_SCRIPT, json.dumps(saved_models), json.dumps(SAVED_STEPS))
     assert set(loaded) == set(SAVED_SCHEDULES)
     for key in SAVED_SCHEDULES:
         expected = _expected_saved(key)

@@ -223,6 +223,24 @@ def assert_within_budget(values, reference, dtype, peak: float) -> None:
     )
 
 
+def probe_model(learning_rate, jit_compile=True, steps_per_execution=1):
+    """A compiled one-weight model (Dense(1), no bias, zero kernel) with loss ``mean(y_pred)``:
+    on inputs of ones the gradient is exactly 1, so SGD's update at step ``t`` is ``lr_t``."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate),
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
 def kernel_recorder():
     """A Keras callback recording a one-weight probe model's kernel before training and after
     every batch. With loss ``mean(y_pred)`` on inputs of ones the gradient is exactly 1, so the

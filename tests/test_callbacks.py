@@ -14,26 +14,12 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from conftest import kernel_recorder
+from conftest import kernel_recorder, probe_model
 
 import fastlr
 
 BATCH = 4
 D = 1
-
-
-def probe_model(learning_rate, jit_compile=True, steps_per_execution=1):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [keras.Input((D,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate),
-        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
-    return model
 
 
 def data(steps_per_epoch):

@@ -10,8 +10,8 @@
 3. Serialization of a depth-3 nest: Keras serialize/JSON/deserialize, config, pickle, and a
    ``.keras`` file loaded in a fresh process without ``custom_objects``.
 4. Errors: Keras built-in and non-schedule children, bad boundaries / offsets / tables.
-5. Purity and XLA (one trace for every step); ``model.fit(jit_compile=True)`` applies exactly the
-   composite's values.
+5. Purity and XLA (one trace for every step). (``model.fit(jit_compile=True)`` applying exactly
+   a composite's values is checked with the other schedules in ``test_keras.py``.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from conftest import (
     assert_within_budget,
     build_example,
     f32_budget,
-    kernel_recorder,
     peak_of,
     run_fresh_python,
 )
@@ -661,43 +660,3 @@ def test_one_xla_trace_serves_every_step(make):
     assert len(traces) == 1
     _assert_f32(got, want, np.array(steps), s)
     np.testing.assert_array_equal(got, _graph(s, steps))
-
-
-# ------------------------------------------------------------------------------------------------
-# model.fit(jit_compile=True) applies exactly the composite's values
-# ------------------------------------------------------------------------------------------------
-def test_fit_applies_composite_values():
-    schedule = fastlr.Sequential(
-        [Warmup(CosineDecay(1.0, 12, alpha=0.1), 5, start_lr=0.1), Constant(0.05)], [15]
-    )
-    batch, batches_per_epoch, epochs = 4, 11, 2
-    n_steps = batches_per_epoch * epochs
-    model = keras.Sequential(
-        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=schedule),
-        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),  # d loss / d kernel = mean(x) = 1
-        jit_compile=True,
-        steps_per_execution=1,
-    )
-    x = np.ones((batch * batches_per_epoch, 1), np.float32)
-    recorder = kernel_recorder()
-    model.fit(
-        x, np.zeros_like(x), batch_size=batch, epochs=epochs, shuffle=False, verbose=0,
-        callbacks=[recorder],
-    )  # fmt: skip
-    assert int(model.optimizer.iterations.numpy()) == n_steps
-    kernels = np.array(recorder.kernels, np.float64)
-    assert len(kernels) == n_steps + 1
-    applied = kernels[:-1] - kernels[1:]  # exact in float64: the per-step kernel decrease
-    steps = np.arange(n_steps)
-    want = _graph(schedule, steps).astype(np.float64)
-    _assert_f32(want.astype(np.float32), _reference(schedule, steps), steps, schedule)
-    # Each update rounds w - lr to float32 once: half an ulp of the new kernel (allow 2 ulps).
-    tol = 2 * np.spacing(np.maximum(np.abs(kernels[:-1]), np.abs(kernels[1:])).astype(np.float32))
-    bad = np.flatnonzero(np.abs(applied - want) > tol)
-    assert bad.size == 0, (bad, applied[bad], want[bad])
-    # the warmup, the cosine, the switch at 15 and the constant were all crossed
-    assert want[0] == np.float32(0.1) and want[5] == np.float32(1.0)
-    assert want[14] != want[15] and np.all(want[15:] == np.float32(0.05))

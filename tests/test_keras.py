@@ -13,7 +13,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS, example_schedules, kernel_recorder, run_fresh_python
+from conftest import (
+    EXAMPLES,
+    LARGE_STEPS,
+    example_schedules,
+    kernel_recorder,
+    probe_model,
+    run_fresh_python,
+)
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
@@ -548,22 +555,22 @@ FIT_SCHEDULES = [
         ],
         boundaries=[8, 14],
     ),
+    # warmup, cosine, the switch at 15 and a constant floor, all crossed within 26 steps
+    fastlr.Sequential(
+        [
+            fastlr.Warmup(fastlr.CosineDecay(1.0, 12, alpha=0.1), 5, start_lr=0.1),
+            fastlr.Constant(0.05),
+        ],
+        [15],
+    ),
 ]
 
 
-@pytest.mark.parametrize("schedule", FIT_SCHEDULES, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("schedule", FIT_SCHEDULES, ids=lambda s: repr(s)[:40])
 def test_fit_applies_schedule_values(schedule):
     batch, batches_per_epoch, epochs = 4, 13, 2
     n_steps = batches_per_epoch * epochs
-    model = keras.Sequential(
-        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=schedule),
-        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
-        jit_compile=True,
-        steps_per_execution=1,
-    )
+    model = probe_model(schedule)
     x = np.ones((batch * batches_per_epoch, 1), np.float32)
     y = np.zeros_like(x)
     recorder = kernel_recorder()

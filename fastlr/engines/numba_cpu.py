@@ -28,7 +28,6 @@ contraction is the same in every kernel and only makes it more accurate.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import math
@@ -337,11 +336,6 @@ def kernels(struct: tuple, shape: tuple) -> types.ModuleType:
         spec.loader.exec_module(mod)
         _MODULES[(struct, shape)] = mod
         return mod
-
-
-def parse_structure(text: str) -> tuple:
-    """Inverse of ``repr(structure(s))`` (used by tools that precompile from a listing)."""
-    return ast.literal_eval(text)
 
 
 # -- the engine entry points ------------------------------------------------------------------

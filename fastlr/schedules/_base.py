@@ -43,7 +43,6 @@ class Schedule(_Root):
 
     # Parameters that go to ``get_config`` but not to the formula (Keras's ``name``).
     config_only: ClassVar[tuple[str, ...]] = ()
-    # (low, high) documented range of values, used by property tests; subclasses refine it.
 
     def __init__(self, **params: Any) -> None:
         object.__setattr__(self, "_params", dict(params))

@@ -20,6 +20,12 @@ import tensorflow as tf
 from fastlr.schedules import Schedule
 
 
+def _effective_lr(base, scale, min_lr, maximum, minimum):
+    """The plateau rule, written once for the graph (tf) and the history (NumPy): a reduction
+    never takes the LR below ``min_lr`` and never lifts a schedule already below it."""
+    return maximum(base * scale, minimum(base, min_lr))
+
+
 @keras.saving.register_keras_serializable(package="fastlr")
 class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """``schedule(step) * scale``, the scale and the plateau state held in variables.
@@ -72,8 +78,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         base = tf.cast(self.schedule(step), tf.float32)
-        scaled = base * self.scale
-        return tf.maximum(scaled, tf.minimum(base, tf.constant(self.min_lr, tf.float32)))
+        min_lr = tf.constant(self.min_lr, tf.float32)
+        return _effective_lr(base, self.scale, min_lr, tf.maximum, tf.minimum)
 
     def reduce(self, factor: float, iteration: int) -> float:
         """Multiply the scale by ``factor`` from ``iteration`` on; returns the new scale."""
@@ -166,10 +172,9 @@ def learning_rate_history(model_or_optimizer: Any, iterations: int | None = None
         )
     else:  # a plain float LR: constant unless Keras's plateau callback changed it
         return np.full(n, current_learning_rate(optimizer), dtype=np.float32)
-    scaled = base * scale
-    if min_lr is not None:
-        scaled = np.maximum(scaled, np.minimum(base, np.float32(min_lr)))
-    return scaled.astype(np.float32)
+    if min_lr is None:
+        return (base * scale).astype(np.float32)
+    return _effective_lr(base, scale, np.float32(min_lr), np.maximum, np.minimum).astype(np.float32)
 
 
 class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):

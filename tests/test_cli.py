@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -153,10 +155,52 @@ def test_unwritable_or_wrong_output_paths(capsys, tmp_path, command):
     assert code == 2 and "Traceback" not in err and err.startswith("fastlr: error:")
 
 
-def test_demo_trains_under_xla_and_checks_the_lr_history(capsys):
-    code, out, _ = run(capsys, "demo", "--epochs", "2")
+def test_demo_is_the_newcomers_tour(capsys, tmp_path):
+    plot = tmp_path / "demo.png"
+    code, out, _ = run(capsys, "demo", "--epochs", "2", "--plot", str(plot))
     assert code == 0
     assert "under jit_compile=True" in out
-    assert "matches the optimizer at every epoch start: True" in out
+    assert "equal to the optimizer's LR at every epoch start: True" in out
+    assert re.search(r"bulk precompute of 10\*\*7 steps .* in [\d.]+ ms \([\d,]+ M steps/s", out)
+    assert f"the schedule's plot: {plot}" in out and plot.read_bytes()[:4] == b"\x89PNG"
     code, _, err = run(capsys, "demo", "--epochs", "0")
     assert code == 2 and "Argument `epochs` must be >= 1" in err
+    code, _, err = run(capsys, "demo", "--plot", str(tmp_path / "demo.jpg"))
+    assert code == 2 and "Argument `plot` must end in .png" in err
+
+
+def test_bench_writes_report_results_and_shows_progress(capsys, tmp_path):
+    folder = tmp_path / "bench"
+    code, out, err = run(capsys, "bench", "--quick", "--only", "cycles", "-o", str(folder))
+    assert code == 0, err
+    results = json.loads((folder / "results.json").read_text())
+    assert results["command"] == f"fastlr bench --quick --device cpu --only cycles -o {folder}"
+    assert len(results["cycles"]) == 9 and "bulk" not in results
+    assert results["machine"]["cores"] >= 1 and results["machine"]["versions"]["numba"]
+    report = (folder / "report.md").read_text()
+    assert "Cost vs number of cycles" in report and f"{results['machine']['cores']} cores" in report
+    assert str(folder / "report.md") in out
+    assert err.count("] cycles ") == 9  # one progress line per measurement
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only", "bulk,warp"], "Argument `only` must be a comma list of bulk, cycles"),
+        (["--device", "tpu"], "invalid choice: 'tpu'"),
+    ],
+)
+def test_bench_bad_arguments(capsys, tmp_path, argv, message):
+    try:
+        code, _, err = run(capsys, "bench", *argv, "-o", str(tmp_path / "b"))
+    except SystemExit as exit_:  # argparse's own errors: usage line + message, exit 2
+        code, err = exit_.code, capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_bench_unwritable_output(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(capsys, "bench", "--only", "cycles", "-o", str(blocker / "sub"))
+    assert code == 2 and err.startswith("fastlr: error: cannot create") and err.count("\n") == 1

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "evaluate": "fastlr.bulk",
+    "dry_run": "fastlr.preflight",
+    "DryRun": "fastlr.preflight",
     "LearningRateLogger": "fastlr.callbacks",
     "ReduceLROnPlateau": "fastlr.callbacks",
     "ScaledLearningRate": "fastlr.callbacks",

@@ -85,6 +85,15 @@ class Schedule(_Root):
         return cls(**config)
 
     # -- formula --------------------------------------------------------------------------------
+    def phases(self) -> dict[str, int]:
+        """First step of each named phase after step 0, in order (for :func:`fastlr.dry_run`).
+
+        ``"peak"``: warmup over, the LR at its maximum; ``"decay"``: the hold is over;
+        ``"end"``: the final value is reached and held; periodic schedules name the start of
+        their second cycle. Empty for schedules without phases (``Constant``, smooth decays).
+        """
+        return {}
+
     @staticmethod
     def formula(step, *args):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -129,6 +129,10 @@ class Warmup(Composite):
         target = float(reference(self._params["schedule"], [0])[0])
         return (self.warmup_steps, self.start_lr, target)
 
+    def phases(self) -> dict[str, int]:
+        inner = {k: p + self.warmup_steps for k, p in self.schedule.phases().items()}
+        return {"peak": self.warmup_steps, **inner} if self.warmup_steps else inner
+
     @staticmethod
     def child_step(i, step, warmup_steps, start_lr, target):
         return step - warmup_steps
@@ -174,6 +178,18 @@ class Sequential(Composite):
         v.increasing("boundaries", bounds, boundaries)
         super().__init__(schedules=kids, boundaries=bounds)
 
+    def phases(self) -> dict[str, int]:
+        starts = (0, *self.boundaries)
+        ends = (*self.boundaries, None)
+        out: dict[str, int] = {}
+        for i, (child, lo, hi) in enumerate(zip(self.schedules, starts, ends, strict=True)):
+            if i:
+                out[f"schedules[{i}]"] = lo
+            for k, p in child.phases().items():
+                if hi is None or lo + p < hi:
+                    out[f"schedules[{i}] {k}"] = lo + p
+        return out
+
     @staticmethod
     def child_step(i, step, boundaries):
         if i == 0:
@@ -213,6 +229,9 @@ class Offset(Composite):
             schedule=_child("schedule", schedule),
             offset=v.integer("offset", offset, ge=0),
         )
+
+    def phases(self) -> dict[str, int]:
+        return {k: p - self.offset for k, p in self.schedule.phases().items() if p > self.offset}
 
     @staticmethod
     def child_step(i, step, offset):
@@ -259,6 +278,9 @@ class Table(Schedule):
         n = len(self.values)
         shown = ", ".join(repr(x) for x in self.values[:4]) + (", ..." if n > 4 else "")
         return f"Table(values=[{shown}] ({n} values))"
+
+    def phases(self) -> dict[str, int]:
+        return {"end": len(self.values) - 1}
 
     @staticmethod
     def formula(step, values, n):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -70,6 +72,11 @@ class CosineDecay(Schedule):
             p["warmup_target"],
             p["warmup_steps"],
         )
+
+    def phases(self) -> dict[str, int]:
+        w = self.warmup_steps if self.warmup_target is not None else 0
+        out = {"peak": math.ceil(w)} if w else {}
+        return {**out, "end": math.ceil(w + self.decay_steps)}
 
     @staticmethod
     def formula(step, initial_learning_rate, decay_steps, alpha, peak, warmup_steps):

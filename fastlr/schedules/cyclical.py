@@ -75,6 +75,11 @@ class CyclicalLearningRate(Schedule):
             down,
         )
 
+    def phases(self) -> dict[str, int]:
+        up = self.step_size
+        down = self.step_size_down if self.step_size_down is not None else up
+        return {"peak": up, "cycle 2": up + down}
+
     @staticmethod
     def formula(step, low, high, up, mode, gamma, down):
         period = up + down

@@ -41,6 +41,9 @@ class InverseSqrtDecay(Schedule):
         timescale = p["timescale"] or p["warmup_steps"] or 10_000
         return (p["peak_lr"], p["warmup_steps"], timescale)
 
+    def phases(self) -> dict[str, int]:
+        return {"peak": self.warmup_steps} if self.warmup_steps else {}
+
     @staticmethod
     def formula(step, peak_lr, warmup_steps, timescale):
         warm = peak_lr * (xp.f(step) / max(warmup_steps, 1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -45,6 +47,9 @@ class InverseTimeDecay(Schedule):
             staircase=v.flag("staircase", staircase),
             name=v.text("name", name),
         )
+
+    def phases(self) -> dict[str, int]:
+        return {"first drop": math.ceil(self.decay_steps)} if self.staircase else {}
 
     @staticmethod
     def formula(step, initial_learning_rate, decay_steps, decay_rate, staircase):

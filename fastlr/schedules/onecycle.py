@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -86,6 +88,13 @@ class OneCycle(Schedule):
             ANNEAL.index(p["anneal_strategy"]),
             p["three_phase"],
         )
+
+    def phases(self) -> dict[str, int]:
+        n, pct = self.total_steps, self.pct_start
+        out = {"peak": math.ceil(pct * n - 1.0)}
+        if self.three_phase:
+            out["annealing"] = math.ceil(2.0 * pct * n - 2.0)
+        return {**out, "end": n - 1}
 
     @staticmethod
     def formula(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -48,6 +50,9 @@ class PiecewiseConstantDecay(Schedule):
         v.increasing("boundaries", b, boundaries)
         vals = tuple(v.rate(f"values[{i}]", x) for i, x in enumerate(vals))
         super().__init__(boundaries=b, values=vals, name=v.text("name", name))
+
+    def phases(self) -> dict[str, int]:
+        return {f"values[{i + 1}]": math.floor(b) + 1 for i, b in enumerate(self.boundaries)}
 
     @staticmethod
     def formula(step, boundaries, values):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -53,6 +55,10 @@ class PolynomialDecay(Schedule):
             cycle=v.flag("cycle", cycle),
             name=v.text("name", name),
         )
+
+    def phases(self) -> dict[str, int]:
+        end = math.ceil(self.decay_steps)
+        return {"end of cycle 1": end, "cycle 2": end + 1} if self.cycle else {"end": end}
 
     @staticmethod
     def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle):

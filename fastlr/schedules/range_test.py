@@ -41,6 +41,9 @@ class ExponentialRange(Schedule):
         # Logs of each end, not of their ratio: the ratio itself may overflow (1e300 / 1e-300).
         return (p["end_lr"], p["num_steps"], log_start, math.log(p["end_lr"]) - log_start)
 
+    def phases(self) -> dict[str, int]:
+        return {"end": self.num_steps}
+
     @staticmethod
     def formula(step, end_lr, num_steps, log_start, log_ratio):
         t = xp.minimum(step, num_steps)

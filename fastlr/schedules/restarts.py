@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
@@ -69,6 +71,9 @@ class CosineDecayRestarts(Schedule):
             p["alpha"],
             pow_bits(first, t_mul),
         )
+
+    def phases(self) -> dict[str, int]:
+        return {"cycle 2": math.ceil(self.first_decay_steps)}
 
     @staticmethod
     def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits):
@@ -138,6 +143,10 @@ class WarmupCosineRestarts(Schedule):
 
     def formula_args(self) -> tuple:
         return (*super().formula_args(), pow_bits(self.first_cycle_steps, self.cycle_mult))
+
+    def phases(self) -> dict[str, int]:
+        out = {"peak": self.warmup_steps} if self.warmup_steps else {}
+        return {**out, "cycle 2": self.first_cycle_steps}
 
     @staticmethod
     def formula(

@@ -67,6 +67,13 @@ class WarmupCosineDecay(Schedule):
             min_lr=min_lr,
         )
 
+    def phases(self) -> dict[str, int]:
+        w, h = self.warmup_steps, self.hold_steps
+        out = {"peak": w} if w else {}
+        if h:
+            out["decay"] = w + h
+        return {**out, "end": self.total_steps}
+
     @staticmethod
     def formula(step, target_lr, total_steps, warmup_steps, hold_steps, start_lr, min_lr):
         t = xp.minimum(step, total_steps)

@@ -84,6 +84,10 @@ class WarmupStableDecay(Schedule):
             DECAY_TYPES.index(p["decay_type"]),
         )
 
+    def phases(self) -> dict[str, int]:
+        out = {"peak": self.warmup_steps} if self.warmup_steps else {}
+        return {**out, "decay": self.total_steps - self.decay_steps, "end": self.total_steps}
+
     @staticmethod
     def formula(step, peak_lr, total_steps, warmup_steps, decay_steps, min_lr, start_lr, kind):
         t = xp.minimum(step, total_steps)

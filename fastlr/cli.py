@@ -55,6 +55,11 @@ def demo(args: argparse.Namespace) -> int:
         min_lr=1e-3,
     )
     print(f"1. a schedule is a pure function of the step:\n   {schedule!r}")
+    check = fastlr.dry_run(schedule, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    print(
+        "   checked before training (fastlr.dry_run): "
+        + ("no problems" if check.ok else "; ".join(check.problems))
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 8)).astype("float32")
     y = (x @ rng.normal(size=(8, 1)) + 0.1 * rng.normal(size=(n, 1))).astype("float32")

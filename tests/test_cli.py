@@ -160,6 +160,7 @@ def test_demo_is_the_newcomers_tour(capsys, tmp_path):
     code, out, _ = run(capsys, "demo", "--epochs", "2", "--plot", str(plot))
     assert code == 0
     assert "under jit_compile=True" in out
+    assert "checked before training (fastlr.dry_run): no problems" in out
     assert "equal to the optimizer's LR at every epoch start: True" in out
     assert re.search(r"bulk precompute of 10\*\*7 steps .* in [\d.]+ ms \([\d,]+ M steps/s", out)
     assert f"the schedule's plot: {plot}" in out and plot.read_bytes()[:4] == b"\x89PNG"

@@ -1,8 +1,9 @@
-"""``evaluate(schedule, steps)``: bulk precomputation on the host.
+"""``evaluate(schedule, steps)``: bulk precomputation on the host or a CUDA GPU.
 
 This module checks arguments, resolves ``steps`` (``N``, a ``range`` or an integer array), handles
-the output buffer (``out=`` may be a ``np.memmap`` larger than RAM) and walks it in chunks; the
-Numba engine (:mod:`fastlr.engines.numba_cpu`) computes. No schedule math here.
+the output buffer (``out=`` may be a ``np.memmap`` larger than RAM, or with ``device="cuda"`` a
+device array) and walks it in chunks; the Numba engines (:mod:`fastlr.engines.numba_cpu`,
+:mod:`fastlr.engines.numba_cuda`) compute. No schedule math here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ CHUNK = 1 << 24
 """Steps per kernel call: keeps a huge (memmapped) evaluation interruptible between chunks."""
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-_DEVICES = ("cpu",)
+_DEVICES = ("cpu", "cuda")
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -66,13 +67,14 @@ def _steps(steps: Any) -> range | np.ndarray:
     return arr
 
 
-def _out(out: Any, n: int, dt: np.dtype) -> np.ndarray:
+def _out(out: Any, n: int, dt: np.dtype, device: str = "cpu") -> np.ndarray:
     if out is None:
         return np.empty(n, dtype=dt)
     if not isinstance(out, np.ndarray):
-        raise ValueError(
-            f"Argument `out` must be a NumPy array or memmap. Received: out of type {type(out)}"
-        )
+        allowed = "a NumPy array or memmap"
+        if device == "cuda":
+            allowed += " or a CUDA device array (`__cuda_array_interface__`)"
+        raise ValueError(f"Argument `out` must be {allowed}. Received: out of type {type(out)}")
     if out.shape != (n,):
         raise ValueError(f"Argument `out` must have shape ({n},). Received: out.shape={out.shape}")
     if out.dtype != dt:
@@ -89,9 +91,10 @@ def evaluate(
     steps: Any,
     *,
     dtype: Any = "float32",
-    out: np.ndarray | None = None,
+    out: Any = None,
     device: str = "cpu",
-) -> np.ndarray:
+    to_host: bool = True,
+) -> Any:
     """Evaluate ``schedule`` at many steps at once.
 
     Args:
@@ -99,11 +102,21 @@ def evaluate(
         steps: an int ``N`` (steps ``0 .. N-1``; no index array is allocated), a ``range``
             (start >= 0, step > 0) or a 1-D integer array of any int dtype, order and stride.
         dtype: ``"float32"`` (default) or ``"float64"``.
-        out: optional preallocated 1-D array (or ``np.memmap``) of that dtype and length.
-        device: ``"cpu"``.
+        out: optional preallocated 1-D array of that dtype and length: a NumPy array or
+            ``np.memmap``; with ``device="cuda"`` also a device array (a Numba device array or
+            any object with ``__cuda_array_interface__``: CuPy, PyTorch...), written in place on
+            the GPU with no copy.
+        device: ``"cpu"`` (Numba, all cores) or ``"cuda"`` (numba-cuda, the current GPU: needs
+            ``pip install 'fastlr[cuda]'`` and a GPU). Both compile the same formulas; their
+            results agree within one float32 ulp (float64: a few ulp, libdevice vs libm).
+        to_host: with ``device="cuda"`` and ``out=None``: ``True`` (default) returns a NumPy
+            array; ``False`` keeps the result on the GPU and returns a Numba device array, which
+            CuPy, PyTorch and JAX take without a copy (``__cuda_array_interface__``, DLPack).
+            Must be ``True`` on the CPU or with a NumPy ``out``.
 
     Returns:
-        ``out`` (or a new array) holding the learning rate at each step.
+        ``out`` (or a new array) holding the learning rate at each step. The GPU work is
+        finished when this returns.
 
     Example:
         >>> import fastlr
@@ -119,12 +132,21 @@ def evaluate(
             f"Received: schedule of type {type(schedule).__name__}"
         )
     dt = _dtype(dtype)
-    if device not in _DEVICES:
+    if not isinstance(device, str) or device not in _DEVICES:
         raise ValueError(
             f"Argument `device` must be one of {_DEVICES}. Received: device={device!r}"
         )
+    if not isinstance(to_host, (bool, np.bool_)):
+        raise ValueError(f"Argument `to_host` must be True or False. Received: to_host={to_host!r}")
+    if not to_host and device != "cuda":
+        raise ValueError(
+            "Argument `to_host`=False keeps the result on a GPU: it needs device='cuda'. "
+            f"Received: to_host=False with device={device!r}"
+        )
     s = _steps(steps)
     n = len(s)
+    if device == "cuda":
+        return _evaluate_cuda(schedule, s, n, dt, out, bool(to_host))
     result = _out(out, n, dt)
     if n == 0:
         return result
@@ -139,3 +161,50 @@ def evaluate(
         else:
             numba_cpu.evaluate_array(schedule, s[lo:hi], result[lo:hi])
     return result
+
+
+def _evaluate_cuda(
+    schedule: Any, s: range | np.ndarray, n: int, dt: np.dtype, out: Any, to_host: bool
+) -> Any:
+    """The GPU path: into a device ``out`` in one launch, else chunk by chunk to the host."""
+    from fastlr.engines import numba_cuda
+
+    numba_cuda.require()
+    on_device = out is not None and not isinstance(out, np.ndarray)
+    if on_device and not numba_cuda.is_device_array(out):
+        _out(out, n, dt, device="cuda")  # raises: neither a host nor a device array
+    if not to_host and out is not None and not on_device:
+        raise ValueError(
+            "Argument `to_host`=False keeps the result on the GPU: `out` must then be None or "
+            "a device array. Received: a NumPy `out`"
+        )
+    if on_device or not to_host:
+        target = numba_cuda.as_device_out(out, n, dt) if on_device else None
+        if target is None:
+            target = numba_cuda.device_array(n, dt)
+        if n:
+            _cuda_fill(numba_cuda, schedule, s, target, 0, n)
+            numba_cuda.synchronize()
+        return out if on_device else target
+    result = _out(out, n, dt, device="cuda")
+    if n == 0:
+        return result
+    args = numba_cuda.device_args(schedule)
+    buffer = numba_cuda.device_array(min(n, CHUNK), dt)
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        part = buffer[: hi - lo]
+        _cuda_fill(numba_cuda, schedule, s, part, lo, hi, args)
+        if result[lo:hi].flags.c_contiguous:
+            part.copy_to_host(result[lo:hi])
+        else:
+            result[lo:hi] = part.copy_to_host()
+    return result
+
+
+def _cuda_fill(engine, schedule, s, target, lo: int, hi: int, args=None) -> None:
+    """``target[:] = schedule(s[lo:hi])`` on the GPU (``target``: a device array)."""
+    if isinstance(s, range):
+        engine.launch_range(schedule, s.start + lo * s.step, s.step, target, args)
+    else:
+        engine.launch_array(schedule, engine.to_device(s[lo:hi].astype(np.int64)), target, args)

@@ -10,6 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-numba-cache-")
 # Generated kernel modules too: every test session compiles from the current sources.
 os.environ["FASTLR_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-kernels-")
+# device="cuda" runs in Numba's CUDA simulator unless a GPU is present (or FASTLR_REAL_GPU=1);
+# it must be set before numba.cuda is first imported.
+if os.environ.get("FASTLR_REAL_GPU") != "1" and not os.path.exists("/dev/nvidiactl"):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import pytest
 

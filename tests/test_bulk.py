@@ -286,7 +286,7 @@ def test_bad_dtype_is_refused(dtype):
     assert repr(dtype) in message
 
 
-@pytest.mark.parametrize("device", ["gpu", "cuda", "CPU", "", None, 0])
+@pytest.mark.parametrize("device", ["gpu", "cuda:0", "CPU", "", None, 0])
 def test_unknown_device_is_refused(device):
     message = _raises("`device`", device=device)
     assert repr(device) in message

@@ -93,17 +93,29 @@ def test_nesting_layout_for_composites():
         def children(self):
             return self.kids
 
-    tree = Node((1, 2.5), [Leaf(3.0, (4, 5)), Node((6,), [Leaf(7, True)])])
+    long = tuple(range(numba_cpu.SHORT_LIST + 1))
+    tree = Node((1, 2.5), [Leaf(3.0, (4, 5)), Node((6,), [Leaf(7, True, (0.5, 1), long)])])
     flat, shape = numba_cpu.flat_args(tree)
-    assert shape == (2, (2,), (1, (2,)))
+    # a width per argument: 0 = one slot (scalar or array), n = a short list in n scalar slots
+    assert shape == ((0, 0), ((0, 2),), ((0,), ((0, 0, 2, 0),)))
     # A composite's kernel arguments: (own, child 0's, child 1's, ...); a leaf's: its own.
-    assert numba_cpu.kernel_args(tree) == ((1, 2.5), (3.0, (4, 5)), ((6,), (7, True)))
+    assert numba_cpu.kernel_args(tree) == (
+        (1, 2.5),
+        (3.0, (4, 5)),
+        ((6,), (7, True, (0.5, 1), long)),
+    )
     nest = numba_cpu._nest_source(shape)
-    assert nest == "((f[0], f[1]), (f[2], f[3]), ((f[4],), (f[5], f[6])))"
-    assert flat[3].dtype == np.int64 and flat[3].tolist() == [4, 5]  # int lists -> int64 arrays
+    assert nest == (
+        "((f[0], f[1]), (f[2], (f[3], f[4])), ((f[5],), (f[6], f[7], (f[8], f[9]), f[10])))"
+    )
+    # short int lists -> int64 scalars, mixed -> float64 scalars, long lists -> one array
+    assert [type(x) for x in flat[3:5]] == [np.int64, np.int64]
+    assert [type(x) for x in flat[8:10]] == [np.float64, np.float64]
+    assert flat[10].dtype == np.int64 and flat[10].tolist() == list(long)
     rebuilt = eval(nest, {"f": flat})
-    assert rebuilt[0] == (1, 2.5) and rebuilt[1][1].tolist() == [4, 5]
-    assert rebuilt[2] == ((6,), (7, True))
+    assert rebuilt[0] == (1, 2.5) and rebuilt[1][1] == (4, 5)
+    assert rebuilt[2][1][2] == (0.5, 1.0) and rebuilt[2][1][3].tolist() == list(long)
+    assert rebuilt[2][0] == (6,) and rebuilt[2][1][:2] == (7, True)
 
 
 def test_edited_formula_is_never_served_from_a_stale_cache(tmp_path):

@@ -4,12 +4,14 @@ How a formula becomes a kernel:
 
 1. :data:`ops` supplies the formula vocabulary as small ``@njit`` scalar functions (``where`` is a
    select, ``cos_remaining`` a branch-free polynomial, ...); :func:`fastlr._ops.bind` re-binds a
-   formula (and its ``@formula`` helpers) to it and ``njit``-compiles each piece.
+   formula (and its ``@formula`` helpers) to it and ``njit``-compiles each piece. The bodies are
+   plain Python (:data:`VOCABULARY`, :func:`make_ops`), shared with the CUDA engine
+   (:mod:`fastlr.engines.numba_cuda`), which wraps the same ones with its device jit.
 2. :func:`scalar_function` wraps that into ``scalar(step, args)`` for one schedule *structure*
    (a class, or for composites a class with child structures: children run at the composite's
    ``child_step`` and fold with its ``fold``, unrolled in generated code). ``args`` is
    :func:`kernel_args`: the formula arguments as a (nested) tuple, so one compiled kernel serves
-   every parameter value.
+   every parameter value. :func:`build_scalar` does it for any vocabulary and jit (CUDA too).
 3. The prange kernels live in a small *generated module*, one per structure, written under
    :func:`cache_root` in a folder named by :func:`fingerprint` (a hash of fastlr's formula and
    engine sources, and of the Python/NumPy/Numba/llvmlite versions). Numba's ``cache=True`` keys
@@ -52,62 +54,99 @@ _POLYNOMIAL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"con
 _jit = njit(**KERNEL_OPTIONS)
 
 # -- the vocabulary ---------------------------------------------------------------------------
+# Plain Python functions: every compiled engine (this one, :mod:`fastlr.engines.numba_cuda`) wraps
+# the same bodies with its own jit (see :func:`make_ops`), so the vocabulary is written once.
 _HALF_PI = 0.5 * math.pi
 # Taylor coefficients of sin(x)/x in x**2, enough for |x| <= pi/4 to 5e-17 (below float64's ulp).
 _S1, _S2, _S3, _S4 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0
 _S5, _S6, _S7 = -1.0 / 39916800.0, 1.0 / 6227020800.0, -1.0 / 1307674368000.0
 
 
-@njit(**_POLYNOMIAL_OPTIONS)
-def _cos_remaining(r):
+def madd(a, b, c):
+    """``a * b + c``: the polynomial's step; an engine may rebind it to a fused multiply-add."""
+    return a * b + c
+
+
+def cos_remaining(r):
     """``(1 - cos(pi r)) / 2 = sin(pi r / 2)**2`` for ``r`` in [0, 1], branch-free.
 
     ``sin`` of ``pi/2 * min(r, 1 - r)`` (at most ``pi/4``) by its Taylor polynomial, squared; for
     ``r > 1/2`` the complement ``1 - sin(pi/2 (1 - r))**2``. Relative error ~1e-16 as ``r -> 0``
-    (no cancellation near the end of a cosine), and it vectorizes (no libm call).
+    (no cancellation near the end of a cosine), and it vectorizes (no libm call). Each Horner
+    step is the global ``madd``: :func:`with_globals` rebinds it per engine.
     """
     u = min(r, 1.0 - r)
     x = u * _HALF_PI
     x2 = x * x
     p = _S7
-    p = p * x2 + _S6
-    p = p * x2 + _S5
-    p = p * x2 + _S4
-    p = p * x2 + _S3
-    p = p * x2 + _S2
-    p = p * x2 + _S1
-    p = p * x2 + 1.0
+    p = madd(p, x2, _S6)
+    p = madd(p, x2, _S5)
+    p = madd(p, x2, _S4)
+    p = madd(p, x2, _S3)
+    p = madd(p, x2, _S2)
+    p = madd(p, x2, _S1)
+    p = madd(p, x2, 1.0)
     s = x * p
     s2 = s * s
     return s2 if r <= 0.5 else 1.0 - s2
 
 
-@_jit
-def _count_less(boundaries, x):
+def count_less(boundaries, x):
+    """How many ``boundaries`` are ``< x`` (a loop over a short array, no branch on ``x``)."""
     c = 0
     for b in boundaries:
         c += x > b
     return c
 
 
-ops = types.ModuleType("fastlr_numba_ops", "The formula vocabulary as Numba scalar functions.")
-ops.name = "numba"
-ops.f = _jit(lambda x: float(x))
-ops.where = _jit(lambda c, a, b: a if c else b)
-ops.minimum = _jit(lambda a, b: min(a, b))
-ops.maximum = _jit(lambda a, b: max(a, b))
-ops.floor = _jit(lambda x: np.floor(float(x)))
-ops.floordiv = _jit(lambda a, b: a // b)
-ops.ceildiv = _jit(lambda a, b: -((-a) // b))
-ops.cos = _jit(lambda x: math.cos(x))
-ops.exp = _jit(lambda x: math.exp(x))
-ops.log = _jit(lambda x: math.log(x))
-ops.log1p = _jit(lambda x: math.log1p(x))
-ops.sqrt = _jit(lambda x: math.sqrt(x))
-ops.power = _jit(lambda a, b: float(a) ** float(b))
-ops.cos_remaining = _cos_remaining
-ops.count_less = _count_less
-ops.take = _jit(lambda values, i: values[i])
+VOCABULARY: dict[str, Any] = {
+    "f": lambda x: float(x),
+    "where": lambda c, a, b: a if c else b,
+    "minimum": lambda a, b: min(a, b),
+    "maximum": lambda a, b: max(a, b),
+    "floor": lambda x: np.floor(float(x)),
+    "floordiv": lambda a, b: a // b,
+    "ceildiv": lambda a, b: -((-a) // b),
+    "cos": lambda x: math.cos(x),
+    "exp": lambda x: math.exp(x),
+    "log": lambda x: math.log(x),
+    "log1p": lambda x: math.log1p(x),
+    "sqrt": lambda x: math.sqrt(x),
+    "power": lambda a, b: float(a) ** float(b),
+    "cos_remaining": cos_remaining,
+    "count_less": count_less,
+    "take": lambda values, i: values[i],
+}
+"""The :mod:`fastlr._ops` vocabulary as plain scalar Python functions (see :func:`make_ops`)."""
+
+
+def with_globals(fn: Any, **names: Any) -> Any:
+    """A copy of the plain function ``fn`` whose globals ``names`` are replaced (not ``fn``)."""
+    scope = {**fn.__globals__, **names}
+    clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    clone.__qualname__ = fn.__qualname__
+    clone.__doc__ = fn.__doc__
+    return clone
+
+
+def make_ops(name: str, wrap: Any, **special: Any) -> types.ModuleType:
+    """A vocabulary namespace: every :data:`VOCABULARY` function wrapped by ``wrap``, except the
+    ones given in ``special`` (already compiled, e.g. with other options), taken as they are."""
+    ns = types.ModuleType(f"fastlr_{name}_ops", f"The formula vocabulary for the {name} engine.")
+    ns.name = name
+    for key, fn in VOCABULARY.items():
+        setattr(ns, key, special[key] if key in special else wrap(fn))
+    return ns
+
+
+# The polynomial is the one piece compiled with ``contract``: FMA only makes it more accurate, and
+# it is contracted the same way in every kernel.
+_madd = njit(**_POLYNOMIAL_OPTIONS)(madd)
+ops = make_ops(
+    "numba",
+    _jit,
+    cos_remaining=njit(**_POLYNOMIAL_OPTIONS)(with_globals(cos_remaining, madd=_madd)),
+)
 
 
 # -- structures, arguments and scalar functions -----------------------------------------------
@@ -130,30 +169,48 @@ def kernel_args(schedule: Any) -> tuple:
     return (own, *(kernel_args(c) for c in children))
 
 
-def _as_kernel_value(value: Any) -> Any:
-    if isinstance(
-        value, tuple
-    ):  # list parameters: int64 arrays if all ints (or empty), else float64
-        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        return np.asarray(value, dtype=np.int64 if ints else np.float64)
-    return value
+SHORT_LIST = 32
+"""List parameters up to this length are passed as scalars and rebuilt into a tuple."""
+
+
+def _kernel_values(value: Any) -> tuple[list, int]:
+    """``(flat slots, width)`` of one formula argument.
+
+    A scalar is one slot (width 0). A list parameter (a tuple) of 1 to :data:`SHORT_LIST`
+    elements becomes that many int64 (all ints) or float64 scalars (width ``n``), rebuilt into a
+    homogeneous tuple inside the kernel: a value type, where an array in the loop body would pay
+    reference counting on every element (measured 14x slower for ``PiecewiseConstantDecay``).
+    Empty and longer lists (a ``Table``) are one int64 / float64 array slot (width 0).
+    """
+    if not isinstance(value, tuple):
+        return [value], 0
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    kind = np.int64 if ints else np.float64
+    if 0 < len(value) <= SHORT_LIST:
+        return [kind(v) for v in value], len(value)
+    return [np.asarray(value, dtype=kind)], 0
 
 
 def flat_args(schedule: Any) -> tuple[tuple, tuple]:
     """``(flat, shape)``: :func:`kernel_args` flattened for a kernel call, and its nesting.
 
     Numba's parallel lowering refuses tuples nested in a kernel argument, so kernels take one flat
-    tuple (list parameters become arrays) and rebuild the nesting inside the loop body with the
-    generated ``nest`` function (static indices: free after compilation). ``shape`` is
-    ``(own argument count, child shapes...)``.
+    tuple and rebuild the nesting inside the loop body with the generated ``nest`` expression
+    (static indices: free after compilation). ``shape`` is ``(own argument widths, child
+    shapes...)``, a width per formula argument as in :func:`_kernel_values`.
     """
-    flat = [_as_kernel_value(a) for a in schedule.formula_args()]
+    flat: list = []
+    widths = []
+    for a in schedule.formula_args():
+        slots, width = _kernel_values(a)
+        flat += slots
+        widths.append(width)
     shapes = []
     for child in schedule.children():
         child_flat, child_shape = flat_args(child)
         flat += child_flat
         shapes.append(child_shape)
-    return tuple(flat), (len(schedule.formula_args()), *shapes)
+    return tuple(flat), (tuple(widths), *shapes)
 
 
 def _nest_source(shape: tuple) -> str:
@@ -165,9 +222,14 @@ def _nest_source(shape: tuple) -> str:
 
     def build(sh: tuple) -> str:
         nonlocal position
-        count, *kids = sh
-        own = [f"f[{position + j}]" for j in range(count)]
-        position += count
+        widths, *kids = sh
+        own = []
+        for width in widths:
+            if width:
+                own.append(as_tuple([f"f[{position + j}]" for j in range(width)]))
+            else:
+                own.append(f"f[{position}]")
+            position += max(width, 1)
         if not kids:
             return as_tuple(own)
         return as_tuple([as_tuple(own), *(build(k) for k in kids)])
@@ -205,8 +267,10 @@ def _composite_source(n_children: int) -> str:
     return "\n".join(lines)
 
 
-def scalar_function(struct: tuple) -> Any:
-    """``scalar(step, args) -> float64`` compiled for ``struct`` (see :func:`structure`).
+def build_scalar(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) -> Any:
+    """``scalar(step, args) -> float64`` for ``struct``, over the vocabulary ``ops`` and compiled
+    by ``wrap`` (this engine's ``njit``, or the CUDA engine's device ``jit``); memoized in
+    ``cache``.
 
     A plain schedule calls its bound formula with ``*args``. A composite runs each child's scalar
     at the composite's ``child_step`` and folds the values with its ``fold`` (both bound formulas),
@@ -214,26 +278,32 @@ def scalar_function(struct: tuple) -> Any:
     call per element or per chunk.
     """
     with _LOCK:
-        hit = _SCALARS.get(struct)
+        hit = cache.get(struct)
         if hit is not None:
             return hit
         cls = _resolve(struct[0])
         if len(struct) == 1:
-            formula = cls.bound_formula(ops, _jit)
+            formula = cls.bound_formula(ops, wrap)
 
             def scalar(step, args):
                 return formula(step, *args)
 
-            result = _jit(scalar)
+            result = wrap(scalar)
         else:
             namespace: dict[str, Any] = {}
             exec(_composite_source(len(struct) - 1), namespace)
-            children = tuple(scalar_function(s) for s in struct[1:])
-            child_step = bind(cls.child_step, ops, _jit)
-            fold = bind(cls.fold, ops, _jit)
-            result = _jit(namespace["make"](child_step, fold, children))
-        _SCALARS[struct] = result
+            children = tuple(build_scalar(s, ops, wrap, cache) for s in struct[1:])
+            child_step = bind(cls.child_step, ops, wrap)
+            fold = bind(cls.fold, ops, wrap)
+            result = wrap(namespace["make"](child_step, fold, children))
+        cache[struct] = result
         return result
+
+
+def scalar_function(struct: tuple) -> Any:
+    """``scalar(step, args) -> float64`` compiled for ``struct`` (see :func:`structure` and
+    :func:`build_scalar`) with this engine's vocabulary and ``njit``."""
+    return build_scalar(struct, ops, _jit, _SCALARS)
 
 
 # -- generated kernel modules and the cache ---------------------------------------------------

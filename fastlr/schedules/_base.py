@@ -125,13 +125,14 @@ class Schedule(_Root):
         steps: Any,
         *,
         dtype: Any = "float32",
-        out: np.ndarray | None = None,
+        out: Any = None,
         device: str = "cpu",
-    ) -> np.ndarray:
-        """Bulk-evaluate on the host; same as ``fastlr.evaluate(self, steps, ...)``."""
+        to_host: bool = True,
+    ) -> Any:
+        """Bulk-evaluate; same as ``fastlr.evaluate(self, steps, ...)``."""
         from fastlr.bulk import evaluate
 
-        return evaluate(self, steps, dtype=dtype, out=out, device=device)
+        return evaluate(self, steps, dtype=dtype, out=out, device=device, to_host=to_host)
 
 
 def _rebuild(cls: type[Schedule], params: dict[str, Any]) -> Schedule:

@@ -205,3 +205,10 @@ def test_bench_unwritable_output(capsys, tmp_path):
     blocker.write_text("")
     code, _, err = run(capsys, "bench", "--only", "cycles", "-o", str(blocker / "sub"))
     assert code == 2 and err.startswith("fastlr: error: cannot create") and err.count("\n") == 1
+
+
+def test_bench_on_cuda_needs_a_real_gpu(capsys, tmp_path):
+    # The test session runs numba-cuda in its simulator (no GPU here): no benchmark from it.
+    code, _, err = run(capsys, "bench", "--device", "cuda", "--only", "cycles", "-o", str(tmp_path))
+    assert code == 2 and err.count("\n") == 1
+    assert "Argument `device`='cuda'" in err and "Received: device='cuda'" in err

@@ -174,6 +174,11 @@ def run(
         "machine": environment(),
     }
     if device == "cuda":  # first: fail fast when there is no GPU
+        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            raise RuntimeError(
+                "Argument `device`='cuda' benchmarks need a real GPU: Numba's CUDA simulator is "
+                "on (NUMBA_ENABLE_CUDASIM=1). Received: device='cuda'"
+            )
         from fastlr.bench.cuda import run_cuda
 
         sizes = (10**6, 10**7, 10**8) if quick else (10**6, 10**7, 10**8, 10**9)

@@ -3,10 +3,13 @@
 ``ReduceLROnPlateau`` is Keras's own callback (same signature, same decision rules: it subclasses
 it) except for the one step Keras cannot do with a schedule: reducing the LR. For a schedule, the
 optimizer's learning rate becomes ``ScaledLearningRate(schedule)``: ``schedule(step) * scale``,
-where ``scale`` (and the plateau state: best, wait, cooldown) live in variables. The compiled train
-step reads the variable, so a reduction needs no retrace and no eager mode and is visible under
-XLA and ``tf.distribute``; the state is part of the optimizer (``get_config`` and checkpoints), so
-it survives ``model.save`` / ``load_model`` and resumes where it was.
+where ``scale`` (and the plateau state: best, wait, cooldown, the change log) live in variables.
+The compiled train step reads the variable, so a reduction needs no retrace and no eager mode and
+is visible under XLA and ``tf.distribute``. The state is saved wherever training state is saved:
+in the optimizer's config (``model.save`` / ``load_model``) and, through a small Keras layer that
+holds the variables and that the callback attaches to the optimizer, in weight files
+(``save_weights``, ``BackupAndRestore``) and ``tf.train.Checkpoint``; training resumes where it
+was.
 """
 
 from __future__ import annotations
@@ -26,6 +29,57 @@ def _effective_lr(base, scale, min_lr, maximum, minimum):
     return maximum(base * scale, minimum(base, min_lr))
 
 
+STATE_ATTRIBUTE = "_fastlr_plateau"
+"""Attribute of the optimizer under which :class:`PlateauState` is saved (weights, checkpoints)."""
+
+
+class PlateauState(keras.layers.Layer):
+    """The plateau state in variables that Keras and TensorFlow checkpoints save and restore.
+
+    A layer only to be a Keras saveable and a TF trackable; it is never called. Attached to the
+    optimizer as ``optimizer._fastlr_plateau`` (by :class:`ReduceLROnPlateau`), it is written by
+    ``save_weights`` / ``BackupAndRestore`` / ``model.save`` (as ``optimizer/_fastlr_plateau``)
+    and by ``tf.train.Checkpoint`` (as a dependency of the optimizer), and restored into the
+    attached state of a fresh model: a checkpoint restored before the callback attached it is
+    applied the moment it is attached (TF's deferred restoration), a weights file is loaded into
+    it by ``load_weights``. ``changes`` (the reductions so far, ``[iteration, scale]`` rows
+    after a padding row) grows, so it is a TF variable of shape ``(None, 2)``, saved alongside
+    the Keras variables.
+    """
+
+    def __init__(self, scale=1.0, best=None, wait=0, cooldown_counter=0, changes=None, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+        best = float("nan") if best is None else float(best)
+        self.scale = self._scalar("lr_scale", "float32", float(scale))
+        self.best = self._scalar("plateau_best", "float64", best)
+        self.wait = self._scalar("plateau_wait", "int64", int(wait))
+        self.cooldown_counter = self._scalar("plateau_cooldown", "int64", int(cooldown_counter))
+        rows = np.asarray(changes if changes else np.zeros((0, 2)), np.float64).reshape(-1, 2)
+        # Row 0 is padding, never read: a variable created from a 0-row value crashes TF 2.21
+        # (segfault) when a MultiWorkerMirroredStrategy broadcasts it to the workers.
+        rows = np.concatenate([np.array([[-1.0, np.nan]]), rows])
+        self.changes = tf.Variable(
+            rows, shape=tf.TensorShape([None, 2]), trainable=False, name="plateau_changes"
+        )
+
+    def _scalar(self, name, dtype, value):
+        initializer = keras.initializers.Constant(value)
+        return self.add_weight(
+            shape=(), dtype=dtype, initializer=initializer, trainable=False, name=name
+        )
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["changes"] = self.changes.numpy()
+
+    def load_own_variables(self, store):
+        if not len(store.keys()):  # a file written without the plateau callback: keep as is
+            return
+        for i, variable in enumerate(self.non_trainable_variables):
+            variable.assign(store[str(i)])
+        self.changes.assign(np.asarray(store["changes"], np.float64).reshape(-1, 2))
+
+
 @keras.saving.register_keras_serializable(package="fastlr")
 class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """``schedule(step) * scale``, the scale and the plateau state held in variables.
@@ -35,7 +89,9 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     from 0 stays a warmup from 0).
 
     Unlike fastlr's schedules this object is stateful by design: it is the plateau callback's
-    state, kept where the compiled train step and the saved model can see it.
+    state, kept where the compiled train step and the saved model can see it. The variables
+    live in :attr:`state` (a :class:`PlateauState`); ``scale``, ``best``, ``wait`` and
+    ``cooldown_counter`` are those variables.
 
     Args:
         schedule: any Keras ``LearningRateSchedule`` (fastlr's or Keras's).
@@ -62,30 +118,30 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.schedule = schedule
         self.min_lr = float(min_lr)
-        self.scale = tf.Variable(float(scale), dtype=tf.float32, trainable=False, name="lr_scale")
-        nan = float("nan")
-        self.best = tf.Variable(
-            nan if best is None else float(best),
-            dtype=tf.float64,
-            trainable=False,
-            name="plateau_best",
-        )
-        self.wait = tf.Variable(int(wait), dtype=tf.int64, trainable=False, name="plateau_wait")
-        self.cooldown_counter = tf.Variable(
-            int(cooldown_counter), dtype=tf.int64, trainable=False, name="plateau_cooldown"
-        )
-        self.changes = [list(c) for c in (changes or [])]
+        self.state = PlateauState(scale, best, wait, cooldown_counter, changes)
+
+    scale = property(lambda self: self.state.scale)
+    best = property(lambda self: self.state.best)
+    wait = property(lambda self: self.state.wait)
+    cooldown_counter = property(lambda self: self.state.cooldown_counter)
+
+    @property
+    def changes(self) -> list:
+        """``[[iteration, scale], ...]``, a new list on every access."""
+        return [[int(i), float(s)] for i, s in self.state.changes.numpy()[1:]]
 
     def __call__(self, step):
         base = tf.cast(self.schedule(step), tf.float32)
         min_lr = tf.constant(self.min_lr, tf.float32)
-        return _effective_lr(base, self.scale, min_lr, tf.maximum, tf.minimum)
+        scale = tf.cast(tf.convert_to_tensor(self.scale), tf.float32)
+        return _effective_lr(base, scale, min_lr, tf.maximum, tf.minimum)
 
     def reduce(self, factor: float, iteration: int) -> float:
         """Multiply the scale by ``factor`` from ``iteration`` on; returns the new scale."""
         new = float(self.scale.numpy()) * factor
         self.scale.assign(new)
-        self.changes.append([int(iteration), new])
+        row = tf.constant([[float(iteration), new]], tf.float64)
+        self.state.changes.assign(tf.concat([self.state.changes.read_value(), row], 0))
         return new
 
     def get_config(self) -> dict[str, Any]:
@@ -97,7 +153,7 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
             "best": None if np.isnan(best) else best,
             "wait": int(self.wait.numpy()),
             "cooldown_counter": int(self.cooldown_counter.numpy()),
-            "changes": [list(c) for c in self.changes],
+            "changes": self.changes,
         }
 
     @classmethod
@@ -105,6 +161,14 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         config = dict(config)
         config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
         return cls(**config)
+
+
+def _lr_owner(optimizer: Any) -> Any:
+    """The optimizer that holds the learning rate: the inner one of a ``LossScaleOptimizer``
+    (which ``compile`` wraps around the optimizer under the ``mixed_float16`` policy)."""
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
 
 
 def current_learning_rate(optimizer: Any) -> float:
@@ -154,7 +218,7 @@ def learning_rate_history(model_or_optimizer: Any, iterations: int | None = None
     Returns:
         float32 array of length ``iterations``.
     """
-    optimizer = getattr(model_or_optimizer, "optimizer", model_or_optimizer)
+    optimizer = _lr_owner(getattr(model_or_optimizer, "optimizer", model_or_optimizer))
     n = int(optimizer.iterations.numpy()) if iterations is None else int(iterations)
     lr = optimizer._learning_rate
     scale = np.ones(n, dtype=np.float32)
@@ -182,29 +246,62 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     With a float LR it behaves exactly like Keras's. With a ``LearningRateSchedule`` (where
     Keras's raises ``TypeError`` the first time it fires) the optimizer's LR is wrapped once in
-    :class:`ScaledLearningRate` at ``on_train_begin``; a reduction multiplies its scale variable by
-    ``factor`` (the compiled step sees it at once), never below ``min_lr``. The plateau state
-    (best, wait, cooldown) is mirrored into the wrapper's variables at every epoch end, so it is
-    saved with the model and restored by ``load_model``; training resumes where it left off.
+    :class:`ScaledLearningRate` when the callback is given the model (``set_model``, which
+    ``fit`` calls before any ``on_train_begin`` and before it builds the train function); a
+    reduction multiplies its scale variable by ``factor`` (the compiled step sees it at once),
+    never below ``min_lr``. Under a ``LossScaleOptimizer`` (``mixed_float16``) the inner
+    optimizer's LR is the one wrapped.
+
+    The plateau state (best, wait, cooldown) lives in the wrapper's variables, which are
+    attached to the optimizer (see :class:`PlateauState`): it is saved by ``model.save``,
+    ``save_weights``, ``BackupAndRestore`` and ``tf.train.Checkpoint`` and restored by
+    ``load_model``, ``load_weights``, ``BackupAndRestore`` and ``Checkpoint.restore`` (also a
+    restore made before ``fit``, into a fresh model whose LR is not wrapped yet). The callback
+    reads the state from the variables at every epoch end, so a restore by another callback's
+    ``on_train_begin`` counts whatever the callbacks' order.
+
+    List this callback *before* ``BackupAndRestore`` / ``ModelCheckpoint``: Keras calls the
+    callbacks in order at every epoch end, and a backup written before this callback's decision
+    of the same epoch misses that decision (as with Keras's own ``ReduceLROnPlateau``). In a
+    custom training loop, give it the model (``set_model`` or ``CallbackList(model=...)``)
+    before tracing the step function, so the step reads the wrapped LR.
     """
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        optimizer = self.model.optimizer
+    def set_model(self, model):
+        super().set_model(model)
+        if getattr(model, "optimizer", None) is not None:
+            self._wrap()
+
+    def _wrap(self) -> ScaledLearningRate | None:
+        """Wrap a schedule LR once (idempotent), attach its state; the wrapper or None."""
+        optimizer = _lr_owner(self.model.optimizer)
         lr = optimizer._learning_rate
-        if isinstance(lr, ScaledLearningRate):
-            self._restore_state(lr)
-            return
-        if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(lr, ScaledLearningRate):
+            if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+                return None
             strategy = (
                 getattr(self.model, "distribute_strategy", None) or tf.distribute.get_strategy()
             )
             with strategy.scope():
-                wrapped = ScaledLearningRate(lr, min_lr=self.min_lr)
-            optimizer._learning_rate = wrapped
+                lr = ScaledLearningRate(lr, min_lr=self.min_lr)
+            optimizer._learning_rate = lr
             # A train function traced by an earlier fit() holds the old LR: rebuild it.
-            self.model.make_train_function(force=True)
-        elif callable(lr) and not isinstance(lr, (tf.Variable, keras.Variable)):
+            if getattr(self.model, "train_function", None) is not None:
+                self.model.make_train_function(force=True)
+        if getattr(optimizer, STATE_ATTRIBUTE, None) is not lr.state:
+            # Tracked by Keras saving and TF checkpoints; a pending checkpoint restore of this
+            # attribute (a restore before the wrapper existed) is applied here.
+            setattr(optimizer, STATE_ATTRIBUTE, lr.state)
+        return lr
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        lr = self._wrap()
+        if lr is not None:
+            self._restore_state(lr)
+            return
+        lr = _lr_owner(self.model.optimizer)._learning_rate
+        if callable(lr) and not isinstance(lr, (tf.Variable, keras.Variable)):
             raise TypeError(
                 "fastlr.ReduceLROnPlateau cannot scale a learning rate that is a plain callable "
                 f"({lr!r}); use a float or a keras LearningRateSchedule (e.g. a fastlr schedule)."
@@ -216,25 +313,32 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         self.wait = int(lr.wait.numpy())
         self.cooldown_counter = int(lr.cooldown_counter.numpy())
 
+    def _scaled(self) -> ScaledLearningRate | None:
+        lr = _lr_owner(self.model.optimizer)._learning_rate
+        return lr if isinstance(lr, ScaledLearningRate) else None
+
     def on_epoch_end(self, epoch, logs=None):
+        lr = self._scaled()
+        if lr is not None:  # the variables are the state (a restore may have replaced it)
+            self._restore_state(lr)
         super().on_epoch_end(epoch, logs)
-        lr = self.model.optimizer._learning_rate
-        if isinstance(lr, ScaledLearningRate):
+        if lr is not None:
             lr.best.assign(float("nan") if self.best is None else float(self.best))
             lr.wait.assign(int(self.wait))
             lr.cooldown_counter.assign(int(self.cooldown_counter))
 
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
-        lr = optimizer._learning_rate
+        owner = _lr_owner(optimizer)
+        lr = owner._learning_rate
         if not isinstance(lr, ScaledLearningRate):
             return super()._reduce_optimizer_lr(optimizer, epoch, name)
-        old_lr = current_learning_rate(optimizer)
+        old_lr = current_learning_rate(owner)
         if old_lr <= np.float32(self.min_lr):
             return False
-        scale = lr.reduce(self.factor, int(optimizer.iterations.numpy()))
+        scale = lr.reduce(self.factor, int(owner.iterations.numpy()))
         if self.verbose > 0:
             print(
                 f"\nEpoch {epoch + 1}: ReduceLROnPlateau scaling the learning-rate schedule by "
-                f"{scale:.6g} (now {current_learning_rate(optimizer):.6g})."
+                f"{scale:.6g} (now {current_learning_rate(owner):.6g})."
             )
         return True

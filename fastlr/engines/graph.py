@@ -1,7 +1,8 @@
 """TensorFlow graph engine: how a formula runs inside ``model.fit`` and ``tf.function``.
 
 * The step (Python/NumPy int, int/uint/float tensor or Keras variable, any shape) becomes int64;
-  float steps are floored, steps below 0 count as 0.
+  float steps are floored, steps below 0 count as 0, steps at or past 2**63 (uint64, float) count
+  as 2**63 - 1 (the schedule holds there, as after any end: no wrap-around to a negative step).
 * Phase arithmetic runs on int64, the rest in float64 (one trace for every step value, no ``cond``,
   XLA-compilable); the result is rounded once to float32 and has the step's shape.
 """
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 _F64 = tf.float64
 _I64 = tf.int64
+_I64_MAX = 2**63 - 1
 
 
 def _const(x: Any, dtype=None):
@@ -129,7 +131,12 @@ class TensorFlowOps:
 
 
 def as_step(step: Any) -> tf.Tensor:
-    """Any step input -> int64 tensor >= 0 of the same shape."""
+    """Any step input -> int64 tensor in ``[0, 2**63 - 1]`` of the same shape.
+
+    Out-of-range steps saturate explicitly: a plain cast would wrap a uint64 step >= 2**63 to a
+    negative one (read as step 0), and a float step >= 2**63 is undefined (step 0 on the CPU,
+    2**63 - 1 under XLA).
+    """
     if not isinstance(step, (tf.Tensor, tf.Variable)):
         if hasattr(step, "value") and hasattr(step, "dtype") and hasattr(step, "assign"):
             step = tf.convert_to_tensor(step)  # Keras variable (optimizer.iterations)
@@ -145,8 +152,16 @@ def as_step(step: Any) -> tf.Tensor:
             step = tf.constant(arr)
     if step.dtype.is_floating:
         step = tf.floor(tf.cast(step, _F64))
+        big = step >= 2.0**63
+        step = tf.where(
+            big,
+            tf.constant(_I64_MAX, _I64),
+            tf.cast(tf.where(big, tf.zeros_like(step), step), _I64),
+        )
     elif step.dtype == tf.bool or not step.dtype.is_integer:
         raise TypeError(f"Argument `step` must be numeric. Received: step with dtype {step.dtype}")
+    elif step.dtype == tf.uint64:
+        step = tf.minimum(step, tf.constant(_I64_MAX, tf.uint64))
     return tf.maximum(tf.cast(step, _I64), tf.constant(0, _I64))
 
 

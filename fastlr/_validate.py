@@ -63,14 +63,22 @@ def integer(name: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> int
     return x
 
 
+MIN_LENGTH = 2.0**-53
+"""The shortest float length (``decay_steps > 0``) accepted: shorter ones overflow float64 in
+``step / decay_steps`` or the restart cycle arithmetic at large steps (NaN, or OverflowError)."""
+
+
 def steps_like(name: str, value: Any, *, gt=None, ge=None) -> int | float:
     """A step count that Keras accepts as int or float (``decay_steps=1e5``).
 
-    Integral values become ``int`` so phase arithmetic stays exact; others stay ``float``.
+    Integral values become ``int`` so phase arithmetic stays exact; others stay ``float``. A
+    positive length (``gt=0``) given as a float must be at least :data:`MIN_LENGTH` (2**-53).
     """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return integer(name, value, gt=gt, ge=ge)
     x = real(name, value, gt=gt, ge=ge)
+    if gt is not None and gt >= 0 and x < MIN_LENGTH:
+        fail(name, "must be >= 2**-53 (a shorter length overflows `step / length`)", value)
     return int(x) if x.is_integer() and abs(x) <= 2**53 else x
 
 

@@ -83,6 +83,9 @@ KERAS_STEPS = [  # Keras's int-or-float step counts, > 0
     ("100", TypeError),
     (None, TypeError),
     (2**53 + 1, ValueError),
+    # Shorter than 2**-53: overflows `step / decay_steps` at large steps (found by test_fuzz).
+    (1e-300, ValueError),
+    (2.0**-54, ValueError),
 ]
 KERAS_NONNEG_STEPS = [
     (-1, ValueError),
@@ -115,7 +118,7 @@ OPEN_UNIT = [  # in (0, 1]: decay rates and gammas
     (True, TypeError),
     (None, TypeError),
 ]
-MULT = [  # cycle multipliers, >= 1
+MULT = [  # cycle multipliers, in [1, 2**53]
     (0.5, ValueError),
     (0.999, ValueError),
     (0.0, ValueError),
@@ -125,6 +128,9 @@ MULT = [  # cycle multipliers, >= 1
     ("2", TypeError),
     (True, TypeError),
     (None, TypeError),
+    # Above 2**53: the cycle arithmetic overflows (found by test_fuzz).
+    (2.0**53 + 2, ValueError),
+    (1e300, ValueError),
 ]
 POSITIVE = [  # a real > 0
     (0, ValueError),
@@ -919,6 +925,9 @@ def test_bounds_are_inclusive_where_documented():
         ("CosineDecay", dict(alpha=0.0)),
         ("CosineDecay", dict(alpha=1.0)),
         ("CosineDecayRestarts", dict(t_mul=1.0, alpha=1.0)),
+        ("CosineDecayRestarts", dict(t_mul=2.0**53, first_decay_steps=2.0**-53)),
+        ("WarmupCosineRestarts", dict(cycle_mult=2.0**53)),
+        ("CosineDecay", dict(decay_steps=2.0**-53)),
         ("WarmupCosineRestarts", dict(cycle_mult=1.0, gamma=1.0, min_lr=1.0, warmup_steps=9)),
         ("WarmupCosineDecay", dict(warmup_steps=95, hold_steps=5, min_lr=0.1)),
         ("WarmupStableDecay", dict(warmup_steps=80, decay_steps=20, min_lr=1.0)),

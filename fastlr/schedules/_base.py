@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import numpy as np
-
 REGISTRY: dict[str, type[Schedule]] = {}
 """Every public schedule class by name; engines, tests and benchmarks iterate over it."""
 

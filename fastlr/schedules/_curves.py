@@ -87,13 +87,16 @@ def _excess(step, m1, first, ph, pl):
 
 @formula
 def geometric_cycle(step, first, mult, nbits):
-    """``(k, s, length)``: cycle index, position in the cycle and its length, all float64.
+    """``(k, s, length, rest)``: cycle index, position in the cycle, its length and the steps
+    left in it (``length - s``), all float64.
 
     Cycle ``k`` lasts ``first * mult**k`` and starts where cycle ``k - 1`` ends, at
     ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). A first guess for
     ``k`` (a floor or the closed-form log) is corrected by one either way with the exact sign of
     ``step - start``, computed in double-double; ``s`` comes from that same exact difference, so
-    both are right at any step up to 2**53 (``nbits``: see :func:`pow_bits`).
+    both are right at any step up to 2**53 (``nbits``: see :func:`pow_bits`). ``rest`` comes
+    from the exact difference to the *next* start, so it is right to its own last bit near the
+    end of a long cycle (``length - s`` in float64 would be off by up to an ulp of the step).
     """
     s = xp.f(step)
     if mult == 1.0:
@@ -102,22 +105,32 @@ def geometric_cycle(step, first, mult, nbits):
         d = (s - ph) - pl  # exact: step - k*first
         k = k - xp.where(d < 0.0, 1.0, 0.0) + xp.where(d >= first, 1.0, 0.0)
         d = d + xp.where(d < 0.0, first, 0.0) - xp.where(d >= first, first, 0.0)
-        return k, d, xp.f(first) + 0.0 * d
-    m1 = mult - 1.0  # exact for 1 < mult < 2**52
+        # Past k = 2**53 (first < 1, or steps past 2**53) the first guess is off by more than
+        # one: the position is not exact there, but stays inside the cycle (values in range).
+        d = xp.minimum(xp.maximum(d, 0.0), first)
+        return k, d, xp.f(first) + 0.0 * d, first - d
+    m1 = mult - 1.0  # exact for 1 < mult <= 2**53
     k = xp.maximum(xp.floor(xp.log1p(s * (m1 / first)) / math.log(mult)), 1.0) - 1.0
     ph, pl = dd_pow(mult, k, nbits)
-    # excess(j) = (step - start_j) * m1 for j = k, k + 1, k + 2; the cycle is the last j >= 0.
+    # excess(j) = (step - start_j) * m1 for j = k .. k + 3; the cycle is the last j with
+    # excess(j) >= 0 (k + 2 at most), and -excess(j + 1) / m1 the steps left in it.
     e0 = _excess(s, m1, first, ph, pl)
     p1h, p1l = dd_mul(ph, pl, mult, 0.0)
     e1 = _excess(s, m1, first, p1h, p1l)
     p2h, p2l = dd_mul(p1h, p1l, mult, 0.0)
     e2 = _excess(s, m1, first, p2h, p2l)
+    p3h, p3l = dd_mul(p2h, p2l, mult, 0.0)
+    e3 = _excess(s, m1, first, p3h, p3l)
     up1 = e1 >= 0.0
     up2 = e2 >= 0.0
     k = k + xp.where(up1, 1.0, 0.0) + xp.where(up2, 1.0, 0.0)
     excess = xp.where(up2, e2, xp.where(up1, e1, xp.maximum(e0, 0.0)))
+    after = xp.where(up2, e3, xp.where(up1, e2, e1))
     power = xp.where(up2, p2h, xp.where(up1, p1h, ph))
-    return k, excess / m1, first * power
+    length = first * power
+    # Clamped into the cycle where the guess is off by more than two (steps past 2**53).
+    rest = xp.minimum(xp.maximum(-after / m1, 0.0), length)
+    return k, xp.minimum(excess / m1, length), length, rest
 
 
 def pow_bits(first: float, mult: float) -> int:

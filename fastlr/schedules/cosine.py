@@ -22,7 +22,7 @@ class CosineDecay(Schedule):
 
     Args:
         initial_learning_rate: start value (of the warmup, or of the decay without one), >= 0.
-        decay_steps: length of the cosine, > 0.
+        decay_steps: length of the cosine, > 0 (a float: >= 2**-53).
         alpha: final value as a fraction of the decay's start, in ``[0, 1]``.
         name: Keras's op name, kept for config compatibility.
         warmup_target: the value the linear warmup reaches; ``None`` means no warmup.

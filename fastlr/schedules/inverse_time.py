@@ -18,7 +18,7 @@ class InverseTimeDecay(Schedule):
 
     Args:
         initial_learning_rate: value at step 0, >= 0.
-        decay_steps: > 0 (int, or float as Keras allows).
+        decay_steps: > 0 (int, or float as Keras allows: >= 2**-53).
         decay_rate: >= 0.
         staircase: decay in discrete intervals.
         name: Keras's op name, kept for config compatibility.

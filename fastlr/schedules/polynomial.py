@@ -23,7 +23,7 @@ class PolynomialDecay(Schedule):
 
     Args:
         initial_learning_rate: value at step 0, >= 0.
-        decay_steps: > 0 (int, or float as Keras allows).
+        decay_steps: > 0 (int, or float as Keras allows: >= 2**-53).
         end_learning_rate: final value, >= 0.
         power: exponent, > 0.
         cycle: restart the decay every ``decay_steps`` (from an ever-longer horizon, as Keras).
@@ -64,7 +64,9 @@ class PolynomialDecay(Schedule):
     def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle):
         if cycle:
             horizon = xp.f(xp.maximum(xp.ceildiv(step, decay_steps), 1)) * decay_steps
-            remaining = (horizon - xp.f(step)) / horizon
+            # >= 0 even where the cycle count is past 2**53 (a float decay_steps < 1, or steps
+            # past 2**53) and horizon rounds below step: a negative base gives NaN powers.
+            remaining = xp.maximum((horizon - xp.f(step)) / horizon, 0.0)
         else:
             remaining = xp.f(decay_steps - xp.minimum(step, decay_steps)) / decay_steps
         delta = initial_learning_rate - end_learning_rate

@@ -10,6 +10,14 @@ from fastlr.schedules._base import Schedule, register
 from fastlr.schedules._curves import geometric_cycle, pow_bits
 
 
+def _multiplier(name: str, value) -> float:
+    """A cycle length multiplier in ``[1, 2**53]``: ``mult**k`` and ``(mult - 1) / first`` must
+    stay finite in float64 for every cycle reachable below step 2**63."""
+    mult = v.real(name, value, ge=1)
+    v.require(mult <= 2.0**53, name, "must be <= 2**53", value)
+    return mult
+
+
 @register
 class CosineDecayRestarts(Schedule):
     """Drop-in for ``keras.optimizers.schedules.CosineDecayRestarts``, exact at any step.
@@ -21,13 +29,16 @@ class CosineDecayRestarts(Schedule):
     Keras computes the cycle index in float32 and is wrong past 2**24 steps (at step 2**24 + 1
     with ``first_decay_steps=2, t_mul=1`` it returns 1.0; this returns 0.5). Here the cycle index
     and the position in the cycle come from double-double arithmetic against the real-valued
-    cycle starts, so they are right at any step up to 2**53.
+    cycle starts, so they are right at any step up to 2**53 (with cycles shorter than a step,
+    ``first_decay_steps < 1`` and ``t_mul=1``, while ``step / first_decay_steps < 2**53``; past
+    that the values stay inside their range but the position in the cycle is not exact).
 
     Args:
         initial_learning_rate: peak of the first cycle, >= 0.
-        first_decay_steps: length of the first cycle, > 0.
-        t_mul: cycle length multiplier, >= 1 (below 1 the cycles end after a finite number of
-            steps, where Keras returns NaN).
+        first_decay_steps: length of the first cycle, > 0 (a float: >= 2**-53).
+        t_mul: cycle length multiplier, in ``[1, 2**53]`` (below 1 the cycles end after a finite
+            number of steps, where Keras returns NaN; above 2**53 the second cycle outlasts any
+            exact step, and the cycle arithmetic would overflow).
         m_mul: peak multiplier per cycle, in ``(0, 1]`` (above 1 the peaks grow without bound
             and overflow to inf).
         alpha: floor as a fraction of ``initial_learning_rate``, in ``[0, 1]``.
@@ -54,7 +65,7 @@ class CosineDecayRestarts(Schedule):
         super().__init__(
             initial_learning_rate=v.rate("initial_learning_rate", initial_learning_rate),
             first_decay_steps=v.steps_like("first_decay_steps", first_decay_steps, gt=0),
-            t_mul=v.real("t_mul", t_mul, ge=1),
+            t_mul=_multiplier("t_mul", t_mul),
             m_mul=v.real("m_mul", m_mul, gt=0, le=1),
             alpha=v.real("alpha", alpha, ge=0, le=1),
             name=v.text("name", name),
@@ -77,8 +88,8 @@ class CosineDecayRestarts(Schedule):
 
     @staticmethod
     def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits):
-        k, s, length = geometric_cycle(step, first_decay_steps, t_mul, nbits)
-        remaining = (length - s) / length
+        k, _, length, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits)
+        remaining = rest / length
         cosine = xp.power(m_mul, k) * xp.cos_remaining(remaining)
         return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
 
@@ -102,7 +113,7 @@ class WarmupCosineRestarts(Schedule):
     Args:
         max_lr: peak of the first cycle, > 0.
         first_cycle_steps: length of the first cycle (warmup included), int > 0.
-        cycle_mult: cycle length multiplier, >= 1.
+        cycle_mult: cycle length multiplier, in ``[1, 2**53]`` (as ``t_mul`` above).
         warmup_steps: warmup of the first cycle, int >= 0 and < ``first_cycle_steps``.
         min_lr: floor, in ``[0, max_lr]``.
         gamma: peak decay per cycle, in ``(0, 1]``.
@@ -134,7 +145,7 @@ class WarmupCosineRestarts(Schedule):
         super().__init__(
             max_lr=max_lr,
             first_cycle_steps=first,
-            cycle_mult=v.real("cycle_mult", cycle_mult, ge=1),
+            cycle_mult=_multiplier("cycle_mult", cycle_mult),
             warmup_steps=warmup,
             min_lr=min_lr,
             gamma=v.real("gamma", gamma, gt=0, le=1),
@@ -160,12 +171,15 @@ class WarmupCosineRestarts(Schedule):
         scale_warmup,
         nbits,
     ):
-        k, s, length = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits)
+        k, s, length, rest = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits)
         if scale_warmup:
             warm = warmup_steps * (length / first_cycle_steps)
+            # The decay's length without cancellation (length - warm loses an ulp of length).
+            decay = (first_cycle_steps - warmup_steps) * (length / first_cycle_steps)
         else:
             warm = xp.f(warmup_steps) + 0.0 * length
+            decay = length - warmup_steps
         amplitude = (max_lr - min_lr) * xp.power(gamma, k)
         rising = s / xp.maximum(warm, 1e-300)
-        falling = xp.cos_remaining((length - s) / (length - warm))
+        falling = xp.cos_remaining(rest / decay)
         return min_lr + amplitude * xp.where(s < warm, rising, falling)

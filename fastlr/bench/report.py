@@ -250,7 +250,7 @@ def readme_table(results: dict, source: str) -> str:
     return "\n\n".join(
         [
             README_START,
-            f"Measured with `fastlr bench -o DIR` on {machine_line(results)} "
+            f"Measured with `{results.get('command', 'fastlr bench')}` on {machine_line(results)} "
             f"({results['date'][:10]}; raw numbers: [`{source}`]({source}); this section is "
             f"generated from that file by `{command}`).",
             headline_table(results),

@@ -14,6 +14,7 @@ import tempfile
 import pytest
 
 from fastlr.bench.first_call import PHASES, fresh_process
+from fastlr.bench.timing import median
 
 
 @pytest.mark.parametrize("cache", ["cold", "warm"])
@@ -31,7 +32,7 @@ def test_first_call_in_fresh_process(benchmark, cache):
     benchmark.pedantic(once, rounds=3, iterations=1)
     summary = []
     for key in PHASES:
-        values = sorted(p[key] for p in phases)
-        benchmark.extra_info[f"{key[:-2]}_median_s"] = values[len(values) // 2]
-        summary.append(f"{key[:-2]} {values[len(values) // 2]:.3f} s")
+        mid = median([p[key] for p in phases])
+        benchmark.extra_info[f"{key[:-2]}_median_s"] = mid
+        summary.append(f"{key[:-2]} {mid:.3f} s")
     print(f"\n{cache} cache, medians inside the child: " + ", ".join(summary))

@@ -98,28 +98,27 @@ def bulk(
     for n, names in plan:
         out = tp.buffer(n)
         schedules = tp.families(n)
-        for family in [*names, None]:
-            for engine in tp.ENGINES if family else ["fill"]:
-                if (family is None) != (engine == "fill"):
-                    continue
-                done += 1
-                fn, scale = tp.prepare(engine, schedules.get(family), out)
-                t = measure(fn, min_rounds=3 if n <= 10**7 else 2, budget_s=budget_s)
-                row = {
-                    "family": family or "-",
-                    "schedule": repr(schedules[family]) if family else "-",
-                    "engine": engine,
-                    "n": n,
-                    "median_s": t.median_s * scale,
-                    "min_s": t.min_s * scale,
-                    "rounds": t.rounds,
-                    "extrapolated": scale != 1.0,
-                }
-                rows.append(row)
-                progress(
-                    f"[{done}/{total}] bulk N={n:.0e} {row['family']} {engine}: "
-                    f"{n / row['median_s'] / 1e6:,.1f} M steps/s"
-                )
+        # every engine but fill on each family, then fill once for this N
+        cells = [(f, e) for f in names for e in tp.ENGINES if e != "fill"] + [(None, "fill")]
+        for family, engine in cells:
+            done += 1
+            fn, scale = tp.prepare(engine, schedules.get(family), out)
+            t = measure(fn, min_rounds=3 if n <= 10**7 else 2, budget_s=budget_s)
+            row = {
+                "family": family or "-",
+                "schedule": repr(schedules[family]) if family else "-",
+                "engine": engine,
+                "n": n,
+                "median_s": t.median_s * scale,
+                "min_s": t.min_s * scale,
+                "rounds": t.rounds,
+                "extrapolated": scale != 1.0,
+            }
+            rows.append(row)
+            progress(
+                f"[{done}/{total}] bulk N={n:.0e} {row['family']} {engine}: "
+                f"{n / row['median_s'] / 1e6:,.1f} M steps/s"
+            )
         del out
     return rows
 

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from fastlr.bench.timing import median
+
 SCRIPT = r"""
 import json, time
 t0 = time.perf_counter()
@@ -65,7 +67,6 @@ def first_call(*, rounds: int = 3, progress=lambda msg: None) -> list[dict]:
             runs.append(fresh_process(folder))
         row: dict = {"cache": cache, "rounds": rounds}
         for key in (*PHASES, "total_s"):
-            values = sorted(r[key] for r in runs)
-            row[key] = values[len(values) // 2]
+            row[key] = median([r[key] for r in runs])
         rows.append(row)
     return rows

@@ -4,11 +4,9 @@ A formula is a plain Python function of ``(step, *params)`` that reaches every o
 the module-level name ``xp``. It uses only:
 
 * arithmetic operators and comparisons;
-* ``xp.f`` (to float64), ``xp.where``, ``xp.minimum``, ``xp.maximum``, ``xp.floor``,
-  ``xp.floordiv``, ``xp.ceildiv``, ``xp.cos``, ``xp.exp``, ``xp.log``, ``xp.log1p``, ``xp.sqrt``,
-  ``xp.power``, ``xp.cos_remaining``, ``xp.count_less``, ``xp.take``;
-* Python ``if`` on *parameters* only (resolved once per trace, loop-invariant in kernels), never
-  on the step.
+* the functions of :data:`VOCABULARY` through ``xp`` (``xp.where``, ``xp.power``, ...);
+* Python ``if`` on *parameters* only, never on the step: resolved once per trace in a graph, and
+  a compile-time constant in a kernel when the parameter is declared ``static`` by its schedule.
 
 ``step`` arrives as a non-negative int64 (scalar, array or tensor). Integer phase arithmetic stays
 on int64; everything else is float64, and the engine rounds the result once to the output dtype.
@@ -26,6 +24,34 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+VOCABULARY: dict[str, str] = {
+    "f": "to float64",
+    "where": "select: where(c, a, b) is a where c holds, else b (both sides are evaluated)",
+    "minimum": "elementwise minimum",
+    "maximum": "elementwise maximum",
+    "floor": "floor, as float64",
+    "floordiv": "a // b: exact for int64 a and integer b > 0 at every int64 a; float b: floor(a/b)",
+    "ceildiv": "-((-a) // b), exact like floordiv",
+    "cos": "cosine",
+    "exp": "e**x, <= 1 float64 ulp; 0 below -746 and inf above 710",
+    "log": "natural logarithm, <= 1 float64 ulp; log(0) = -inf",
+    "log1p": "log(1 + x), <= 1 float64 ulp",
+    "sqrt": "square root",
+    "power": "a**b for a >= 0 (0**0 = 1), within 1 + |b log a| / 32 float64 ulps",
+    "ldexp": "x * 2**k for an integer k (any int64), exact where the result is normal",
+    "cos_remaining": "(1 - cos(pi r)) / 2 for r in [0, 1], with full relative accuracy near 0",
+    "count_less": "how many of the sorted boundaries are < x",
+    "take": "values[i]",
+}
+"""The whole vocabulary formulas may use, with the meaning every engine must give each name.
+
+Every engine (NumPy here, TensorFlow in :mod:`fastlr.engines.graph`, Numba CPU and CUDA in
+:mod:`fastlr.engines.numba_cpu` / :mod:`fastlr.engines.numba_cuda`) provides exactly these names;
+a test checks it. Accuracy bounds are those of the weakest engine (the CPU's branch-free
+``exp``/``log``/``power``, see :mod:`fastlr.engines._vocabulary`); NumPy and TensorFlow use
+their own libm.
+"""
 
 
 def formula(fn: Callable) -> Callable:
@@ -103,11 +129,15 @@ class NumpyOps:
     @staticmethod
     def count_less(boundaries, x):
         """How many ``boundaries`` (sorted) are ``< x``."""
-        return np.searchsorted(np.asarray(boundaries, dtype=np.float64), x, side="left")
+        return np.searchsorted(np.asarray(boundaries), x, side="left")
 
     @staticmethod
     def take(values, idx):
         return np.asarray(values, dtype=np.float64)[idx]
+
+    @staticmethod
+    def ldexp(x, k):
+        return np.ldexp(np.asarray(x, dtype=np.float64), np.clip(k, -2200, 2200).astype(np.int64))
 
 
 xp = NumpyOps

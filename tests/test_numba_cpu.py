@@ -85,6 +85,10 @@ def test_nesting_layout_for_composites():
         def children(self):
             return ()
 
+        @classmethod
+        def static_positions(cls):
+            return ()
+
     class Node(Leaf):
         def __init__(self, args, kids):
             super().__init__(*args)
@@ -104,7 +108,7 @@ def test_nesting_layout_for_composites():
         (3.0, (4, 5)),
         ((6,), (7, True, (0.5, 1), long)),
     )
-    nest = numba_cpu._nest_source(shape)
+    nest = numba_cpu.nest_source(shape)
     assert nest == (
         "((f[0], f[1]), (f[2], (f[3], f[4])), ((f[5],), (f[6], f[7], (f[8], f[9]), f[10])))"
     )

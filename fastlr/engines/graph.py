@@ -119,15 +119,29 @@ class TensorFlowOps:
     @staticmethod
     def count_less(boundaries, x):
         # Unrolled compare-and-count: XLA-safe (no searchsorted kernel needed), any shape.
-        xf = _f(x)
-        total = tf.zeros_like(xf, dtype=_I64)
+        # Integer boundaries compare with the int64 step exactly; others in float64.
+        whole = all(isinstance(b, int) for b in boundaries) and x.dtype.is_integer
+        xv = x if whole else _f(x)
+        total = tf.zeros_like(xv, dtype=_I64)
         for b in boundaries:
-            total += tf.cast(xf > b, _I64)
+            total += tf.cast(xv > tf.constant(b, xv.dtype), _I64)
         return total
 
     @staticmethod
     def take(values, idx):
         return tf.gather(tf.constant(values, _F64), idx)
+
+    @staticmethod
+    def ldexp(x, k):
+        # 2**k from exponent bits, in two halves so every factor is a normal number: exact,
+        # where tf.pow(2.0, k) under XLA may not be.
+        k = tf.clip_by_value(tf.cast(k, _I64), -2044, 2046)
+        half = tf.bitwise.right_shift(k, tf.constant(1, _I64))
+        y = _f(x)
+        for part in (half, k - half):
+            bits = tf.bitwise.left_shift(part + 1023, tf.constant(52, _I64))
+            y = y * tf.bitcast(bits, _F64)
+        return y
 
 
 def as_step(step: Any) -> tf.Tensor:

@@ -2,16 +2,18 @@
 
 How a formula becomes a kernel:
 
-1. :data:`ops` supplies the formula vocabulary as small ``@njit`` scalar functions (``where`` is a
-   select, ``cos_remaining`` a branch-free polynomial, ...); :func:`fastlr._ops.bind` re-binds a
-   formula (and its ``@formula`` helpers) to it and ``njit``-compiles each piece. The bodies are
-   plain Python (:data:`VOCABULARY`, :func:`make_ops`), shared with the CUDA engine
-   (:mod:`fastlr.engines.numba_cuda`), which wraps the same ones with its device jit.
-2. :func:`scalar_function` wraps that into ``scalar(step, args)`` for one schedule *structure*
-   (a class, or for composites a class with child structures: children run at the composite's
-   ``child_step`` and fold with its ``fold``, unrolled in generated code). ``args`` is
-   :func:`kernel_args`: the formula arguments as a (nested) tuple, so one compiled kernel serves
-   every parameter value. :func:`build_scalar` does it for any vocabulary and jit (CUDA too).
+1. :data:`ops` supplies the formula vocabulary (:data:`fastlr._ops.VOCABULARY`) as small
+   ``@njit`` scalar functions, from the plain-Python bodies of
+   :mod:`fastlr.engines._vocabulary` (shared with the CUDA engine): ``where`` is a select,
+   ``cos_remaining`` a branch-free polynomial, and ``exp``/``log``/``log1p``/``power``/``ldexp``
+   and integer ``floordiv``/``ceildiv`` are branch-free vector versions (no libm call, no integer
+   division per lane), so the loop vectorizes. :func:`fastlr._ops.bind` re-binds a formula (and
+   its ``@formula`` helpers) to it.
+2. :func:`scalar_function` builds ``scalar(step, args)`` for one schedule *structure* (see
+   :mod:`fastlr.engines._structure`): the class, the values of its ``static`` parameters
+   (compile-time constants: the kernel computes only the shape it needs) and, for composites, the
+   child structures. ``args`` are the other parameters, so one compiled kernel serves every
+   value of them.
 3. The prange kernels live in a small *generated module*, one per structure, written under
    :func:`cache_root` in a folder named by :func:`fingerprint` (a hash of fastlr's formula and
    engine sources, and of the Python/NumPy/Numba/llvmlite versions). Numba's ``cache=True`` keys
@@ -20,19 +22,21 @@ How a formula becomes a kernel:
 
 Compile policy, in one place (:data:`KERNEL_OPTIONS`): ``error_model="numpy"`` (``where`` evaluates
 both sides, so a guarded division must not raise); ``parallel=True`` over all cores;
-``cache=True``; no fast-math flags on formulas. ``contract`` (FMA) would break the error-free
-double-double arithmetic of the restart schedules; ``arcp`` (reciprocal division) was measured
-+35% but applies or not depending on how deeply a kernel is inlined, so ``evaluate(s, N)`` and
-``evaluate(s, np.arange(N))`` could differ in the last float64 bit: results must not depend on
-how the steps were given. The one exception is the polynomial in ``cos_remaining``, whose FMA
-contraction is the same in every kernel and only makes it more accurate.
+``cache=True``; no fast-math flags on formulas. Formulas, their helpers and the vector math are
+compiled with ``forceinline`` (LLVM's ``alwaysinline``): a call left in the loop body stops
+vectorization, and Numba's own IR-level inlining costs minutes of compile time on the restart
+schedules. ``contract`` (FMA) would break the error-free double-double arithmetic of the restart
+schedules and of the vector ``log``; ``arcp`` (reciprocal division) applies or not depending on
+how deeply a kernel is inlined, so ``evaluate(s, N)`` and ``evaluate(s, np.arange(N))`` could
+differ in the last float64 bit: results must not depend on how the steps were given. The one
+exception is the polynomial in ``cos_remaining``, whose FMA contraction is the same in every
+kernel and only makes it more accurate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import math
 import os
 import sys
 import tempfile
@@ -44,266 +48,80 @@ from typing import Any
 import numba
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
-from fastlr._ops import bind
+from fastlr.engines import _vocabulary
+from fastlr.engines._structure import (  # noqa: F401 - re-exported for the CUDA engine and tests
+    SHORT_LIST,
+    build_scalar,
+    flat_args,
+    kernel_args,
+    nest_source,
+    structure,
+)
+from fastlr.engines._vocabulary import (  # noqa: F401 - re-exported
+    VOCABULARY,
+    cos_remaining,
+    make_ops,
+    with_globals,
+)
 
 KERNEL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": False}
 """Options of every compiled function (kernels add ``parallel=True, cache=True``)."""
 _POLYNOMIAL_OPTIONS: dict[str, Any] = {"error_model": "numpy", "fastmath": {"contract"}}
 
 _jit = njit(**KERNEL_OPTIONS)
+# Formulas, their helpers and the vector math are always inlined by LLVM (see the module doc).
+_formula_jit = njit(forceinline=True, **KERNEL_OPTIONS)
+
 
 # -- the vocabulary ---------------------------------------------------------------------------
-# Plain Python functions: every compiled engine (this one, :mod:`fastlr.engines.numba_cuda`) wraps
-# the same bodies with its own jit (see :func:`make_ops`), so the vocabulary is written once.
-_HALF_PI = 0.5 * math.pi
-# Taylor coefficients of sin(x)/x in x**2, enough for |x| <= pi/4 to 5e-17 (below float64's ulp).
-_S1, _S2, _S3, _S4 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0
-_S5, _S6, _S7 = -1.0 / 39916800.0, 1.0 / 6227020800.0, -1.0 / 1307674368000.0
+def _dispatch_division(name: str, exact_int: Any) -> Any:
+    """``a // b`` (``floordiv``) or ``-((-a) // b)`` (``ceildiv``): the vectorizing exact
+    version when both operands are integers, Python's float floor division otherwise (a float
+    ``decay_steps``). The choice is made on the argument types, at compile time."""
+
+    def division(a, b):  # pragma: no cover - replaced by the overload in compiled code
+        return a // b if name == "floordiv" else -((-a) // b)
+
+    def typed(a, b):
+        from numba.core import types
+
+        if isinstance(a, types.Integer) and isinstance(b, types.Integer):
+            return lambda a, b: exact_int(a, b)
+        return _vocabulary.VOCABULARY[name]
+
+    overload(division, jit_options=KERNEL_OPTIONS)(typed)
+    return division
 
 
-def madd(a, b, c):
-    """``a * b + c``: the polynomial's step; an engine may rebind it to a fused multiply-add."""
-    return a * b + c
+def _cpu_ops() -> types.ModuleType:
+    compiled = _vocabulary.compile_module_functions(
+        (*_vocabulary.HELPERS, _vocabulary.ceildiv_int, *_vocabulary.VECTOR.values()), _formula_jit
+    )
+    special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}
+    special["floordiv"] = _dispatch_division("floordiv", compiled["floordiv_int"])
+    special["ceildiv"] = _dispatch_division("ceildiv", compiled["ceildiv_int"])
+    # The polynomial is the one piece compiled with ``contract``: FMA only makes it more
+    # accurate, and it is contracted the same way in every kernel.
+    madd = njit(**_POLYNOMIAL_OPTIONS)(_vocabulary.madd)
+    special["cos_remaining"] = njit(**_POLYNOMIAL_OPTIONS)(
+        with_globals(_vocabulary.cos_remaining, madd=madd)
+    )
+    return make_ops("numba", _jit, **special)
 
 
-def cos_remaining(r):
-    """``(1 - cos(pi r)) / 2 = sin(pi r / 2)**2`` for ``r`` in [0, 1], branch-free.
-
-    ``sin`` of ``pi/2 * min(r, 1 - r)`` (at most ``pi/4``) by its Taylor polynomial, squared; for
-    ``r > 1/2`` the complement ``1 - sin(pi/2 (1 - r))**2``. Relative error ~1e-16 as ``r -> 0``
-    (no cancellation near the end of a cosine), and it vectorizes (no libm call). Each Horner
-    step is the global ``madd``: :func:`with_globals` rebinds it per engine.
-    """
-    u = min(r, 1.0 - r)
-    x = u * _HALF_PI
-    x2 = x * x
-    p = _S7
-    p = madd(p, x2, _S6)
-    p = madd(p, x2, _S5)
-    p = madd(p, x2, _S4)
-    p = madd(p, x2, _S3)
-    p = madd(p, x2, _S2)
-    p = madd(p, x2, _S1)
-    p = madd(p, x2, 1.0)
-    s = x * p
-    s2 = s * s
-    return s2 if r <= 0.5 else 1.0 - s2
+ops = _cpu_ops()
 
 
-def count_less(boundaries, x):
-    """How many ``boundaries`` are ``< x`` (a loop over a short array, no branch on ``x``)."""
-    c = 0
-    for b in boundaries:
-        c += x > b
-    return c
-
-
-VOCABULARY: dict[str, Any] = {
-    "f": lambda x: float(x),
-    "where": lambda c, a, b: a if c else b,
-    "minimum": lambda a, b: min(a, b),
-    "maximum": lambda a, b: max(a, b),
-    "floor": lambda x: np.floor(float(x)),
-    "floordiv": lambda a, b: a // b,
-    "ceildiv": lambda a, b: -((-a) // b),
-    "cos": lambda x: math.cos(x),
-    "exp": lambda x: math.exp(x),
-    "log": lambda x: math.log(x),
-    "log1p": lambda x: math.log1p(x),
-    "sqrt": lambda x: math.sqrt(x),
-    "power": lambda a, b: float(a) ** float(b),
-    "cos_remaining": cos_remaining,
-    "count_less": count_less,
-    "take": lambda values, i: values[i],
-}
-"""The :mod:`fastlr._ops` vocabulary as plain scalar Python functions (see :func:`make_ops`)."""
-
-
-def with_globals(fn: Any, **names: Any) -> Any:
-    """A copy of the plain function ``fn`` whose globals ``names`` are replaced (not ``fn``)."""
-    scope = {**fn.__globals__, **names}
-    clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
-    clone.__qualname__ = fn.__qualname__
-    clone.__doc__ = fn.__doc__
-    return clone
-
-
-def make_ops(name: str, wrap: Any, **special: Any) -> types.ModuleType:
-    """A vocabulary namespace: every :data:`VOCABULARY` function wrapped by ``wrap``, except the
-    ones given in ``special`` (already compiled, e.g. with other options), taken as they are."""
-    ns = types.ModuleType(f"fastlr_{name}_ops", f"The formula vocabulary for the {name} engine.")
-    ns.name = name
-    for key, fn in VOCABULARY.items():
-        setattr(ns, key, special[key] if key in special else wrap(fn))
-    return ns
-
-
-# The polynomial is the one piece compiled with ``contract``: FMA only makes it more accurate, and
-# it is contracted the same way in every kernel.
-_madd = njit(**_POLYNOMIAL_OPTIONS)(madd)
-ops = make_ops(
-    "numba",
-    _jit,
-    cos_remaining=njit(**_POLYNOMIAL_OPTIONS)(with_globals(cos_remaining, madd=_madd)),
-)
-
-
-# -- structures, arguments and scalar functions -----------------------------------------------
-def structure(schedule: Any) -> tuple:
-    """What a compiled kernel depends on: ``("module:Class", child structures...)``."""
-    cls = type(schedule)
-    return (f"{cls.__module__}:{cls.__qualname__}", *(structure(c) for c in schedule.children()))
-
-
-def kernel_args(schedule: Any) -> tuple:
-    """The arguments of :func:`scalar_function`.
-
-    A plain schedule: its formula arguments. A composite: ``(own formula arguments, child 0's
-    kernel arguments, child 1's, ...)``.
-    """
-    own = tuple(schedule.formula_args())
-    children = schedule.children()
-    if not children:
-        return own
-    return (own, *(kernel_args(c) for c in children))
-
-
-SHORT_LIST = 32
-"""List parameters up to this length are passed as scalars and rebuilt into a tuple."""
-
-
-def _kernel_values(value: Any) -> tuple[list, int]:
-    """``(flat slots, width)`` of one formula argument.
-
-    A scalar is one slot (width 0). A list parameter (a tuple) of 1 to :data:`SHORT_LIST`
-    elements becomes that many int64 (all ints) or float64 scalars (width ``n``), rebuilt into a
-    homogeneous tuple inside the kernel: a value type, where an array in the loop body would pay
-    reference counting on every element (measured 14x slower for ``PiecewiseConstantDecay``).
-    Empty and longer lists (a ``Table``) are one int64 / float64 array slot (width 0).
-    """
-    if not isinstance(value, tuple):
-        return [value], 0
-    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    kind = np.int64 if ints else np.float64
-    if 0 < len(value) <= SHORT_LIST:
-        return [kind(v) for v in value], len(value)
-    return [np.asarray(value, dtype=kind)], 0
-
-
-def flat_args(schedule: Any) -> tuple[tuple, tuple]:
-    """``(flat, shape)``: :func:`kernel_args` flattened for a kernel call, and its nesting.
-
-    Numba's parallel lowering refuses tuples nested in a kernel argument, so kernels take one flat
-    tuple and rebuild the nesting inside the loop body with the generated ``nest`` expression
-    (static indices: free after compilation). ``shape`` is ``(own argument widths, child
-    shapes...)``, a width per formula argument as in :func:`_kernel_values`.
-    """
-    flat: list = []
-    widths = []
-    for a in schedule.formula_args():
-        slots, width = _kernel_values(a)
-        flat += slots
-        widths.append(width)
-    shapes = []
-    for child in schedule.children():
-        child_flat, child_shape = flat_args(child)
-        flat += child_flat
-        shapes.append(child_shape)
-    return tuple(flat), (tuple(widths), *shapes)
-
-
-def _nest_source(shape: tuple) -> str:
-    """Source of the expression that turns the flat tuple ``f`` back into kernel arguments."""
-    position = 0
-
-    def as_tuple(items: list[str]) -> str:
-        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-    def build(sh: tuple) -> str:
-        nonlocal position
-        widths, *kids = sh
-        own = []
-        for width in widths:
-            if width:
-                own.append(as_tuple([f"f[{position + j}]" for j in range(width)]))
-            else:
-                own.append(f"f[{position}]")
-            position += max(width, 1)
-        if not kids:
-            return as_tuple(own)
-        return as_tuple([as_tuple(own), *(build(k) for k in kids)])
-
-    return build(shape)
-
-
-def _resolve(path: str) -> type:
-    module, _, qualname = path.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+def scalar_function(struct: tuple) -> Any:
+    """``scalar(step, args) -> float64`` compiled for ``struct`` (see
+    :func:`fastlr.engines._structure.build_scalar`) with this engine's vocabulary and ``njit``."""
+    return build_scalar(struct, ops, _formula_jit, _SCALARS)
 
 
 _SCALARS: dict[tuple, Any] = {}
 _LOCK = threading.RLock()
-
-
-def _composite_source(n_children: int) -> str:
-    """Source of a composite's scalar: children unrolled, each at its own step, then folded."""
-    lines = [
-        "def make(child_step, fold, children):",
-        "    " + "".join(f"c{i}, " for i in range(n_children)) + "= children",
-        "    def scalar(step, args):",
-        "        own = args[0]",
-        "        acc = 0.0",
-    ]
-    for i in range(n_children):
-        lines.append(
-            f"        acc = fold({i}, acc, c{i}(max(child_step({i}, step, *own), 0), "
-            f"args[{i + 1}]), step, *own)"
-        )
-    lines += ["        return acc", "    return scalar"]
-    return "\n".join(lines)
-
-
-def build_scalar(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) -> Any:
-    """``scalar(step, args) -> float64`` for ``struct``, over the vocabulary ``ops`` and compiled
-    by ``wrap`` (this engine's ``njit``, or the CUDA engine's device ``jit``); memoized in
-    ``cache``.
-
-    A plain schedule calls its bound formula with ``*args``. A composite runs each child's scalar
-    at the composite's ``child_step`` and folds the values with its ``fold`` (both bound formulas),
-    unrolled over the children in generated code: nesting compiles into one kernel with no Python
-    call per element or per chunk.
-    """
-    with _LOCK:
-        hit = cache.get(struct)
-        if hit is not None:
-            return hit
-        cls = _resolve(struct[0])
-        if len(struct) == 1:
-            formula = cls.bound_formula(ops, wrap)
-
-            def scalar(step, args):
-                return formula(step, *args)
-
-            result = wrap(scalar)
-        else:
-            namespace: dict[str, Any] = {}
-            exec(_composite_source(len(struct) - 1), namespace)
-            children = tuple(build_scalar(s, ops, wrap, cache) for s in struct[1:])
-            child_step = bind(cls.child_step, ops, wrap)
-            fold = bind(cls.fold, ops, wrap)
-            result = wrap(namespace["make"](child_step, fold, children))
-        cache[struct] = result
-        return result
-
-
-def scalar_function(struct: tuple) -> Any:
-    """``scalar(step, args) -> float64`` compiled for ``struct`` (see :func:`structure` and
-    :func:`build_scalar`) with this engine's vocabulary and ``njit``."""
-    return build_scalar(struct, ops, _jit, _SCALARS)
 
 
 # -- generated kernel modules and the cache ---------------------------------------------------
@@ -333,7 +151,13 @@ def array_kernel(steps, out, flat):
         out[i] = scalar(np.int64(steps[i]), nest(flat))
 '''
 
-_SOURCES = ("_ops.py", "schedules", "engines/numba_cpu.py")
+_SOURCES = (
+    "_ops.py",
+    "schedules",
+    "engines/numba_cpu.py",
+    "engines/_vocabulary.py",
+    "engines/_structure.py",
+)
 
 
 def fingerprint() -> str:
@@ -394,7 +218,7 @@ def kernels(struct: tuple, shape: tuple) -> types.ModuleType:
         key = hashlib.sha256(repr((struct, shape)).encode()).hexdigest()[:16]
         leaf = struct[0].rpartition(":")[2]
         path = folder / f"{leaf}_{key}.py"
-        source = _TEMPLATE.format(struct=struct, nest=_nest_source(shape))
+        source = _TEMPLATE.format(struct=struct, nest=nest_source(shape))
         if not path.exists() or path.read_text() != source:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(source)

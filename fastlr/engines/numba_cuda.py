@@ -124,6 +124,7 @@ _SIMULATED_LIBM: dict[str, Any] = {
     "log1p": lambda x: np.log1p(x),
     "sqrt": lambda x: np.sqrt(x),
     "power": lambda a, b: np.power(np.float64(a), np.float64(b)),
+    "ldexp": lambda x, k: np.ldexp(np.float64(x), np.int64(min(max(k, -2200), 2200))),
 }
 
 
@@ -207,7 +208,7 @@ are globals of the generated namespace, so that the simulator can swap ``cuda`` 
 def _kernel_functions(struct: tuple, shape: tuple) -> tuple[Any, Any]:
     """The plain Python ``(range_kernel, array_kernel)`` for a structure and argument shape."""
     namespace: dict[str, Any] = {"cuda": load(), "np": np, "scalar": scalar_function(struct)}
-    exec(_KERNELS.format(nest=numba_cpu._nest_source(shape)), namespace)
+    exec(_KERNELS.format(nest=numba_cpu.nest_source(shape)), namespace)
     return namespace["range_kernel"], namespace["array_kernel"]
 
 

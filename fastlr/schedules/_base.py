@@ -6,7 +6,11 @@ A schedule subclass provides:
   normalized values to ``super().__init__(**params)``;
 * ``formula(step, *args)``: a ``@staticmethod`` written in the :mod:`fastlr._ops` vocabulary;
 * optionally ``formula_args()`` when the formula wants derived arguments (enum codes, defaults
-  resolved), instead of the parameters in signature order.
+  resolved), instead of the parameters in signature order;
+* optionally ``static``: the names of formula parameters that choose a *shape* (a mode, a flag, a
+  loop count) rather than a value. The formula branches on them with Python ``if``; the compiled
+  engines make them compile-time constants, so a kernel computes only the shape it needs (one
+  kernel per structure and choice).
 
 The base class does the rest: attribute access, ``get_config``/``from_config``, equality, ``repr``,
 ``__call__`` (graph engine) and ``evaluate`` (bulk engine). It becomes a
@@ -41,6 +45,8 @@ class Schedule(_Root):
 
     # Parameters that go to ``get_config`` but not to the formula (Keras's ``name``).
     config_only: ClassVar[tuple[str, ...]] = ()
+    # Formula parameters that select a shape: compile-time constants of the compiled kernels.
+    static: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         object.__setattr__(self, "_params", dict(params))
@@ -103,6 +109,17 @@ class Schedule(_Root):
     def formula_args(self) -> tuple:
         """Arguments passed to :meth:`formula` after ``step`` (default: params in order)."""
         return tuple(v for k, v in self._params.items() if k not in self.config_only)
+
+    @classmethod
+    def static_positions(cls) -> tuple[int, ...]:
+        """Indices into :meth:`formula_args` of the :attr:`static` parameters."""
+        import inspect
+
+        names = list(inspect.signature(cls.formula).parameters)[1:]  # after `step`
+        unknown = set(cls.static) - set(names)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.static names no formula parameter: {sorted(unknown)}")
+        return tuple(i for i, name in enumerate(names) if name in cls.static)
 
     @classmethod
     def bound_formula(cls, ops: Any, wrap: Callable | None = None) -> Callable:

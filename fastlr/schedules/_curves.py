@@ -3,8 +3,9 @@
 The geometric cycles of SGDR have real-valued boundaries ``first * (m**k - 1) / (m - 1)``. Near
 step 2**53 a float64 boundary is only known to about one step, and the position inside a cycle
 loses digits long before that, so cycle arithmetic uses double-double numbers (pairs ``hi + lo``,
-about 106 bits) built from error-free transformations. They need only ``+ - *`` and ``floor``, so
-every engine runs them unchanged.
+about 106 bits) built from error-free transformations, with the int64 step itself split exactly
+into two float64s. They need only ``+ - *`` and ``floor``, so every engine runs them unchanged.
+Cycles of equal whole-step length use int64 arithmetic instead.
 """
 
 from __future__ import annotations
@@ -74,9 +75,18 @@ def dd_pow(base, k, nbits):
 
 
 @formula
-def _excess(step, m1, first, ph, pl):
-    """``step*m1 + first - first*(ph + pl)`` in double-double, rounded to a double."""
-    ah, al = two_prod(step, m1)
+def step_parts(step):
+    """An int64 ``step`` as ``hi + lo``, both float64 and exact at every int64 step: ``hi`` is the
+    step with its low 11 bits cleared (at most 52 significant bits), ``lo`` those bits."""
+    lo = step % 2048
+    return xp.f(step - lo), xp.f(lo)
+
+
+@formula
+def _excess(sh, sl, m1, first, ph, pl):
+    """``step*m1 + first - first*(ph + pl)`` in double-double (``step = sh + sl``), rounded."""
+    ah, al = two_prod(sh, m1)
+    al = al + sl * m1  # exact where m1 and the starts are integers; else within 2**-42 steps
     bh, bl = two_prod(first, ph)
     bl = bl + first * pl
     dh, dl = two_sum(ah, -bh)
@@ -85,42 +95,78 @@ def _excess(step, m1, first, ph, pl):
     return dh2 + (dl2 + dl)
 
 
+ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC = 0, 1, 2
+"""The kinds of cycle :func:`geometric_cycle` handles (see :func:`cycle_kind`)."""
+
+
+def cycle_kind(first: float, mult: float) -> int:
+    """The static cycle kind of ``(first, mult)``: equal whole-step cycles (integer arithmetic),
+    equal real-valued cycles, or growing cycles."""
+    if mult != 1.0:
+        return GEOMETRIC
+    return ARITHMETIC_WHOLE if isinstance(first, int) else ARITHMETIC
+
+
+def pow2_shift(mult: float) -> int:
+    """``e`` where ``mult == 2**e`` (``e >= 1``), else 0: powers of such a ``mult`` are exact
+    exponent shifts (``ldexp``), no double-double powering needed."""
+    m, e = math.frexp(mult)
+    return e - 1 if m == 0.5 and e > 1 else 0
+
+
 @formula
-def geometric_cycle(step, first, mult, nbits):
+def geometric_cycle(step, first, mult, nbits, kind, shift):
     """``(k, s, length, rest)``: cycle index, position in the cycle, its length and the steps
     left in it (``length - s``), all float64.
 
     Cycle ``k`` lasts ``first * mult**k`` and starts where cycle ``k - 1`` ends, at
-    ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). A first guess for
-    ``k`` (a floor or the closed-form log) is corrected by one either way with the exact sign of
-    ``step - start``, computed in double-double; ``s`` comes from that same exact difference, so
-    both are right at any step up to 2**53 (``nbits``: see :func:`pow_bits`). ``rest`` comes
-    from the exact difference to the *next* start, so it is right to its own last bit near the
-    end of a long cycle (``length - s`` in float64 would be off by up to an ulp of the step).
+    ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). ``kind`` (static,
+    from :func:`cycle_kind`) picks the arithmetic:
+
+    * whole-step cycles of equal length: ``k = step // first`` and ``s = step - k * first`` in
+      int64, exact at every int64 step;
+    * growing cycles: the step as an exact double-double (:func:`step_parts`); a first guess for
+      ``k`` (the closed-form log) corrected by up to two with the exact sign of ``step - start``
+      in double-double; ``s`` and ``rest`` from those same exact differences. Exact at every
+      int64 step where the cycle starts are integers (``first`` and ``mult`` whole numbers), and
+      to within 2**-42 steps of the real-valued starts otherwise (``nbits``: see
+      :func:`pow_bits`; with ``mult = 2**shift``, its powers are exact shifts instead);
+    * real-valued cycles of equal length (a float ``first_decay_steps``): double-double against
+      ``k * first``, exact while ``step / first < 2**53``; past that the position stays inside
+      the cycle (values in range) but is not exact.
     """
-    s = xp.f(step)
-    if mult == 1.0:
-        k = xp.floor(s / first)
+    if kind == ARITHMETIC_WHOLE:
+        kq = xp.floordiv(step, first)
+        d = step - kq * first
+        return xp.f(kq), xp.f(d), xp.f(first) + 0.0 * xp.f(d), xp.f(first - d)
+    sh, sl = step_parts(step)
+    if kind == ARITHMETIC:
+        k = xp.floor((sh + sl) / first)
         ph, pl = two_prod(k, first)
-        d = (s - ph) - pl  # exact: step - k*first
+        d = ((sh - ph) - pl) + sl  # exact: step - k*first (sh - ph is exact, Sterbenz)
         k = k - xp.where(d < 0.0, 1.0, 0.0) + xp.where(d >= first, 1.0, 0.0)
         d = d + xp.where(d < 0.0, first, 0.0) - xp.where(d >= first, first, 0.0)
-        # Past k = 2**53 (first < 1, or steps past 2**53) the first guess is off by more than
-        # one: the position is not exact there, but stays inside the cycle (values in range).
+        # Past k = 2**53 the first guess is off by more than one: clamped into the cycle.
         d = xp.minimum(xp.maximum(d, 0.0), first)
         return k, d, xp.f(first) + 0.0 * d, first - d
     m1 = mult - 1.0  # exact for 1 < mult <= 2**53
-    k = xp.maximum(xp.floor(xp.log1p(s * (m1 / first)) / math.log(mult)), 1.0) - 1.0
-    ph, pl = dd_pow(mult, k, nbits)
+    k = xp.maximum(xp.floor(xp.log1p((sh + sl) * (m1 / first)) / math.log(mult)), 1.0) - 1.0
+    if shift:  # mult = 2**shift: its powers are exact
+        ph = xp.ldexp(1.0, k * shift)
+        pl = 0.0 * k
+        p1h, p2h, p3h = ph * mult, ph * (mult * mult), ph * (mult * mult * mult)
+        p1l, p2l, p3l = pl, pl, pl
+    else:
+        ph, pl = dd_pow(mult, k, nbits)
+        p1h, p1l = dd_mul(ph, pl, mult, 0.0)
+        p2h, p2l = dd_mul(p1h, p1l, mult, 0.0)
+        p3h, p3l = dd_mul(p2h, p2l, mult, 0.0)
     # excess(j) = (step - start_j) * m1 for j = k .. k + 3; the cycle is the last j with
     # excess(j) >= 0 (k + 2 at most), and -excess(j + 1) / m1 the steps left in it.
-    e0 = _excess(s, m1, first, ph, pl)
-    p1h, p1l = dd_mul(ph, pl, mult, 0.0)
-    e1 = _excess(s, m1, first, p1h, p1l)
-    p2h, p2l = dd_mul(p1h, p1l, mult, 0.0)
-    e2 = _excess(s, m1, first, p2h, p2l)
-    p3h, p3l = dd_mul(p2h, p2l, mult, 0.0)
-    e3 = _excess(s, m1, first, p3h, p3l)
+    e0 = _excess(sh, sl, m1, first, ph, pl)
+    e1 = _excess(sh, sl, m1, first, p1h, p1l)
+    e2 = _excess(sh, sl, m1, first, p2h, p2l)
+    e3 = _excess(sh, sl, m1, first, p3h, p3l)
     up1 = e1 >= 0.0
     up2 = e2 >= 0.0
     k = k + xp.where(up1, 1.0, 0.0) + xp.where(up2, 1.0, 0.0)
@@ -128,7 +174,6 @@ def geometric_cycle(step, first, mult, nbits):
     after = xp.where(up2, e3, xp.where(up1, e2, e1))
     power = xp.where(up2, p2h, xp.where(up1, p1h, ph))
     length = first * power
-    # Clamped into the cycle where the guess is off by more than two (steps past 2**53).
     rest = xp.minimum(xp.maximum(-after / m1, 0.0), length)
     return k, xp.minimum(excess / m1, length), length, rest
 

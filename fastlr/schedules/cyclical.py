@@ -35,6 +35,8 @@ class CyclicalLearningRate(Schedule):
         [0.1, 0.55, 1.0, 0.55, 0.1, 0.55, 0.1]
     """
 
+    static = ("mode",)
+
     def __init__(
         self,
         initial_learning_rate: float,
@@ -89,7 +91,7 @@ class CyclicalLearningRate(Schedule):
         if mode == 0:
             scale = 1.0
         elif mode == 1:
-            scale = xp.power(0.5, cycle)
+            scale = xp.ldexp(1.0, -cycle)  # 0.5**cycle, exactly
         else:
             scale = xp.power(gamma, step)
         return low + (high - low) * x * scale

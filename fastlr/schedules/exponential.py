@@ -31,6 +31,7 @@ class ExponentialDecay(Schedule):
     """
 
     config_only = ("name",)
+    static = ("staircase",)
 
     def __init__(
         self,

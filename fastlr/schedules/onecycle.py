@@ -77,6 +77,8 @@ class OneCycle(Schedule):
             three_phase=three,
         )
 
+    static = ("linear", "three_phase")
+
     def formula_args(self) -> tuple:
         p = self._params
         return (

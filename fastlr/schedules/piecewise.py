@@ -17,6 +17,10 @@ class PiecewiseConstantDecay(Schedule):
     ``values[0]`` while ``step <= boundaries[0]``, ``values[1]`` while
     ``boundaries[0] < step <= boundaries[1]``, ..., ``values[-1]`` after the last boundary.
 
+    Steps are integers, so ``step > b`` is ``step > floor(b)``: every engine compares the int64
+    step with integer boundaries (a float boundary such as ``2.5`` or ``-5e-324`` means the same
+    in all of them, with no float rounding or subnormal flushing on the way).
+
     Args:
         boundaries: strictly increasing step boundaries (numbers).
         values: ``len(boundaries) + 1`` learning rates, each >= 0.
@@ -50,6 +54,11 @@ class PiecewiseConstantDecay(Schedule):
         v.increasing("boundaries", b, boundaries)
         vals = tuple(v.rate(f"values[{i}]", x) for i, x in enumerate(vals))
         super().__init__(boundaries=b, values=vals, name=v.text("name", name))
+
+    def formula_args(self) -> tuple:
+        # floor(b) clamped into [-1, 2**63 - 1]: every int64 step compares the same way.
+        bounds = tuple(min(max(math.floor(b), -1), 2**63 - 1) for b in self.boundaries)
+        return (bounds, self.values)
 
     def phases(self) -> dict[str, int]:
         return {f"values[{i + 1}]": math.floor(b) + 1 for i, b in enumerate(self.boundaries)}

@@ -8,6 +8,10 @@ from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
 
+_ARGS = ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle")
+_SHAPES = {1.0: 1, 2.0: 2, 0.5: 3}
+"""Powers computed without ``power`` (same correctly rounded values, as XLA special-cases)."""
+
 
 @register
 class PolynomialDecay(Schedule):
@@ -37,6 +41,7 @@ class PolynomialDecay(Schedule):
     """
 
     config_only = ("name",)
+    static = ("cycle", "shape")
 
     def __init__(
         self,
@@ -56,12 +61,17 @@ class PolynomialDecay(Schedule):
             name=v.text("name", name),
         )
 
+    def formula_args(self) -> tuple:
+        p = self._params
+        shape = _SHAPES.get(p["power"], 0)
+        return (*(p[k] for k in _ARGS), shape)
+
     def phases(self) -> dict[str, int]:
         end = math.ceil(self.decay_steps)
         return {"end of cycle 1": end, "cycle 2": end + 1} if self.cycle else {"end": end}
 
     @staticmethod
-    def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle):
+    def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle, shape):
         if cycle:
             horizon = xp.f(xp.maximum(xp.ceildiv(step, decay_steps), 1)) * decay_steps
             # >= 0 even where the cycle count is past 2**53 (a float decay_steps < 1, or steps
@@ -70,4 +80,12 @@ class PolynomialDecay(Schedule):
         else:
             remaining = xp.f(decay_steps - xp.minimum(step, decay_steps)) / decay_steps
         delta = initial_learning_rate - end_learning_rate
-        return delta * xp.power(remaining, power) + end_learning_rate
+        if shape == 1:
+            decayed = remaining
+        elif shape == 2:
+            decayed = remaining * remaining  # x**2 rounds like pow(x, 2)
+        elif shape == 3:
+            decayed = xp.sqrt(remaining)  # x**0.5 rounds like pow(x, 0.5)
+        else:
+            decayed = xp.power(remaining, power)
+        return delta * decayed + end_learning_rate

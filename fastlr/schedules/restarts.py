@@ -7,7 +7,7 @@ import math
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
-from fastlr.schedules._curves import geometric_cycle, pow_bits
+from fastlr.schedules._curves import cycle_kind, geometric_cycle, pow2_shift, pow_bits
 
 
 def _multiplier(name: str, value) -> float:
@@ -28,10 +28,12 @@ class CosineDecayRestarts(Schedule):
 
     Keras computes the cycle index in float32 and is wrong past 2**24 steps (at step 2**24 + 1
     with ``first_decay_steps=2, t_mul=1`` it returns 1.0; this returns 0.5). Here the cycle index
-    and the position in the cycle come from double-double arithmetic against the real-valued
-    cycle starts, so they are right at any step up to 2**53 (with cycles shorter than a step,
-    ``first_decay_steps < 1`` and ``t_mul=1``, while ``step / first_decay_steps < 2**53``; past
-    that the values stay inside their range but the position in the cycle is not exact).
+    and the position in the cycle are exact at every int64 step: int64 arithmetic for cycles of
+    equal whole-step length, double-double arithmetic against the cycle starts for growing
+    cycles (exact where the starts are integers, within 2**-42 steps of real-valued ones). The
+    one limit: equal cycles of a fractional length (a float ``first_decay_steps``, ``t_mul=1``)
+    are exact while ``step / first_decay_steps < 2**53``; past that the values stay inside
+    their range but the position in the cycle is not exact.
 
     Args:
         initial_learning_rate: peak of the first cycle, >= 0.
@@ -52,6 +54,7 @@ class CosineDecayRestarts(Schedule):
     """
 
     config_only = ("name",)
+    static = ("nbits", "kind", "shift")
 
     def __init__(
         self,
@@ -81,14 +84,18 @@ class CosineDecayRestarts(Schedule):
             p["m_mul"],
             p["alpha"],
             pow_bits(first, t_mul),
+            cycle_kind(first, t_mul),
+            pow2_shift(t_mul),
         )
 
     def phases(self) -> dict[str, int]:
         return {"cycle 2": math.ceil(self.first_decay_steps)}
 
     @staticmethod
-    def formula(step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits):
-        k, _, length, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits)
+    def formula(
+        step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits, kind, shift
+    ):
+        k, _, length, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits, kind, shift)
         remaining = rest / length
         cosine = xp.power(m_mul, k) * xp.cos_remaining(remaining)
         return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
@@ -152,8 +159,16 @@ class WarmupCosineRestarts(Schedule):
             scale_warmup=v.flag("scale_warmup", scale_warmup),
         )
 
+    static = ("scale_warmup", "nbits", "kind", "shift")
+
     def formula_args(self) -> tuple:
-        return (*super().formula_args(), pow_bits(self.first_cycle_steps, self.cycle_mult))
+        first, mult = self.first_cycle_steps, self.cycle_mult
+        return (
+            *super().formula_args(),
+            pow_bits(first, mult),
+            cycle_kind(first, mult),
+            pow2_shift(mult),
+        )
 
     def phases(self) -> dict[str, int]:
         out = {"peak": self.warmup_steps} if self.warmup_steps else {}
@@ -170,8 +185,12 @@ class WarmupCosineRestarts(Schedule):
         gamma,
         scale_warmup,
         nbits,
+        kind,
+        shift,
     ):
-        k, s, length, rest = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits)
+        k, s, length, rest = geometric_cycle(
+            step, first_cycle_steps, cycle_mult, nbits, kind, shift
+        )
         if scale_warmup:
             warm = warmup_steps * (length / first_cycle_steps)
             # The decay's length without cancellation (length - warm loses an ulp of length).

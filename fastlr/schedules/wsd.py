@@ -40,6 +40,8 @@ class WarmupStableDecay(Schedule):
         [0.0, 0.5, 1.0, 1.0, 0.5, 0.0, 0.0]
     """
 
+    static = ("kind",)
+
     def __init__(
         self,
         peak_lr: float,

@@ -441,8 +441,8 @@ def Sequential(step, *, schedules, boundaries):
 
 
 def Offset(step, *, schedule, offset):
-    """``child(step + offset)``."""
-    return child_value(schedule, _step(step) + offset)
+    """``child(step + offset)``, the child's step saturating at 2**63 - 1 (the int64 range)."""
+    return child_value(schedule, min(_step(step) + offset, 2**63 - 1))
 
 
 def Table(step, *, values):

@@ -175,3 +175,27 @@ def test_edited_formula_is_never_served_from_a_stale_cache(tmp_path):
     after, fp_after = run()
     assert fp_after != fp_before
     assert after == "[0.5, 0.5, 0.5]"
+
+
+def test_small_evaluations_run_on_one_thread_with_the_same_values():
+    """Below ``SERIAL_BELOW`` steps a kernel runs on one thread (a preempted second thread
+    would cost a scheduler slice on a busy machine); the values do not depend on it, and the
+    caller's thread count is restored."""
+    import numba
+
+    s = fastlr.WarmupCosineDecay(0.1, 10**6, warmup_steps=1000)
+    n = numba_cpu.SERIAL_BELOW
+    threads = numba.get_num_threads()
+    whole = fastlr.evaluate(s, n + 1)  # parallel
+    small = fastlr.evaluate(s, n - 1)  # serial
+    assert numba.get_num_threads() == threads
+    np.testing.assert_array_equal(small, whole[: n - 1])
+    seen = []
+    real = numba.set_num_threads
+    try:
+        numba.set_num_threads = lambda k: (seen.append(k), real(k))
+        fastlr.evaluate(s, 10)
+        fastlr.evaluate(s, n)
+    finally:
+        numba.set_num_threads = real
+    assert seen == [1, threads]  # set for the small call and restored; the large one untouched

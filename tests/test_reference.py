@@ -4,8 +4,9 @@
   parameter sets (composites also nested two and three deep), is compared with the reference at
   0..300, at every phase boundary +-1 (derived from the parameters, also the cycle boundaries
   around the large steps; a composite's own boundaries and its children's, shifted into its
-  steps) and at ``LARGE_STEPS``: the float64 bulk path within 1e-12 relative, the TF graph path
-  and the float32 bulk path within one float32 ulp.
+  steps), at ``LARGE_STEPS`` and past 2**53 up to 2**63 - 1 (``BEYOND_2_53``, where the schedule
+  promises exactness: see :func:`last_exact_step`): the float64 bulk path within 1e-12 relative,
+  the TF graph path and the float32 bulk path within one float32 ulp.
 * The reference itself is checked against Keras (the Keras-named schedules, below 2**24 where
   Keras's float32 is exact) and against PyTorch's CyclicLR / OneCycleLR golden values
   (``tests/peers/torch_golden.json``, made by ``tests/peers/make_golden.py``).
@@ -414,12 +415,19 @@ def phase_boundaries(name: str, p: dict, large=LARGE_STEPS) -> set:
 
 
 def last_exact_step(name: str, p: dict) -> int:
-    """The largest step at which every schedule in the tree sees a step <= 2**53 - 1 (the
-    contract of every schedule): an Offset moves its child's steps up by ``offset``."""
-    top = 2**53 - 1
+    """The largest step up to which the schedule promises exact values: every int64 step, except
+    equal restart cycles of a fractional length (exact while ``step / length < 2**53``); an
+    Offset moves its child's steps up by ``offset`` (saturating at 2**63 - 1)."""
+    top = 2**63 - 1
+    if name == "CosineDecayRestarts":
+        first = p["first_decay_steps"]
+        if p.get("t_mul", 2.0) == 1.0 and not isinstance(first, int):
+            return min(top, math.floor(first * (2**53 - 1)))
+        return top
     if name == "Offset":
         child = p["schedule"]
-        return last_exact_step(child["class_name"], child["config"]) - p["offset"]
+        last = last_exact_step(child["class_name"], child["config"])
+        return top if last == top else last - p["offset"]
     if name == "Warmup":
         child = p["schedule"]
         return min(top, last_exact_step(child["class_name"], child["config"]) + p["warmup_steps"])
@@ -435,12 +443,15 @@ def last_exact_step(name: str, p: dict) -> int:
     return top
 
 
+BEYOND_2_53 = [2**53 + 1, 2**62 - 1, 2**62, 2**62 + 1, 2**63 - 2, 2**63 - 1]
+
+
 def steps_for(name: str, p: dict) -> np.ndarray:
-    steps = set(DENSE) | set(LARGE_STEPS)
+    steps = set(DENSE) | set(LARGE_STEPS) | set(BEYOND_2_53)
     for b in phase_boundaries(name, p):
         steps |= _around(b)
     last = last_exact_step(name, p)
-    steps |= _around(last) if last < 2**53 - 1 else set()
+    steps |= _around(last) if last < 2**63 - 1 else set()
     return np.array(sorted(s for s in steps if 0 <= s <= last), dtype=np.int64)
 
 

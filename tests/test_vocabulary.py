@@ -135,7 +135,7 @@ TF_ULPS = 2.0
 def ulps(got, exact) -> np.ndarray:
     """|got - exact| in float64 ulps of the exact value (mpmath numbers)."""
     out = []
-    for g, e in zip(got, exact, strict=False):
+    for g, e in zip(got, exact, strict=True):
         ef = float(e)
         if ef == 0.0 or math.isinf(ef):
             out.append(0.0 if float(g) == ef else math.inf)
@@ -176,11 +176,11 @@ def test_elementary_function_within_one_ulp(engine, name, xs, exact):
     # TensorFlow flushes subnormals to zero on the CPU (inputs and results): compared on normals
     normal = np.array(
         [
-            (abs(float(w)) >= 2.0**-1022 or float(w) == 0) and abs(x) >= 2.0**-1022 or x == 0
-            for w, x in zip(want, xs)
+            ((abs(float(w)) >= 2.0**-1022 or float(w) == 0) and abs(x) >= 2.0**-1022) or x == 0
+            for w, x in zip(want, xs, strict=True)
         ]
     )
-    err = ulps(got[normal], [w for w, n in zip(want, normal) if n])
+    err = ulps(got[normal], [w for w, n in zip(want, normal, strict=True) if n])
     bound = TF_ULPS if engine == "tensorflow" else 1.0
     assert err.max() <= bound, (name, engine, float(err.max()), xs[normal][int(np.argmax(err))])
 
@@ -215,9 +215,11 @@ def test_power_within_its_stated_bound(engine):
     """
     got = apply(engine, "power", POWER_A, POWER_B)
     a, b = POWER_A[: len(got)], POWER_B[: len(got)]
-    want = [mpmath.power(mpmath.mpf(float(x)), mpmath.mpf(float(y))) for x, y in zip(a, b)]
+    want = [
+        mpmath.power(mpmath.mpf(float(x)), mpmath.mpf(float(y))) for x, y in zip(a, b, strict=True)
+    ]
     keep = np.array([float(w) > 1e-300 for w in want])
-    err = ulps(got[keep], [w for w, k in zip(want, keep) if k])
+    err = ulps(got[keep], [w for w, k in zip(want, keep, strict=True) if k])
     y = np.abs(b[keep] * np.log(a[keep]))
     bound = 1.0 + (y if engine == "tensorflow" else y / 32.0)
     assert (err <= bound).all(), (engine, float((err - bound).max()))
@@ -240,7 +242,7 @@ def test_ldexp_is_exact(engine):
     ).astype(np.int64)
     got = apply(engine, "ldexp", x, k)
     n = len(got)
-    want = np.array([_ldexp(float(a), int(b)) for a, b in zip(x[:n], k[:n])])
+    want = np.array([_ldexp(float(a), int(b)) for a, b in zip(x[:n], k[:n], strict=True)])
     normal = np.abs(want) >= 2.0**-1022  # subnormal results may flush to zero (TF on the CPU)
     np.testing.assert_array_equal(got[normal], want[normal])
     assert (np.abs(got[~normal]) < 2.0**-1022).all()
@@ -261,7 +263,7 @@ def _division_cases():
         for a in (0, 1, -1, d - 1, d, d + 1, -d, top, -top, top - d, 2**62, 2**53 + 1, -(2**53)):
             rows.append((a, d))
         rows += [(int(a), d) for a in RNG.integers(-top, top, 20, dtype=np.int64)]
-    a, d = zip(*rows)
+    a, d = zip(*rows, strict=True)
     return np.array(a, dtype=np.int64), np.array(d, dtype=np.int64)
 
 
@@ -275,10 +277,10 @@ def test_integer_floordiv_and_ceildiv_are_exact_at_every_int64(engine):
         idx = np.linspace(0, len(a) - 1, 64).astype(int)
         a, b = a[idx], b[idx]
     got = apply(engine, "floordiv", a, b)
-    want = [int(x) // int(y) for x, y in zip(a[: len(got)], b[: len(got)])]
+    want = [int(x) // int(y) for x, y in zip(a[: len(got)], b[: len(got)], strict=True)]
     assert got.tolist() == want
     got = apply(engine, "ceildiv", a, b)
-    want = [-((-int(x)) // int(y)) for x, y in zip(a[: len(got)], b[: len(got)])]
+    want = [-((-int(x)) // int(y)) for x, y in zip(a[: len(got)], b[: len(got)], strict=True)]
     assert got.tolist() == want
 
 
@@ -288,4 +290,4 @@ def test_float_divisor_keeps_float_floor_division_on_the_cpu():
     b = np.array([2.5, 2.5, 0.1, 3.5])
     got = np.empty(4)
     _numba_map(_cpu_ops().floordiv, 2, np.float64)(a, b, got)
-    np.testing.assert_array_equal(got, [float(x) // float(y) for x, y in zip(a, b)])
+    np.testing.assert_array_equal(got, [float(x) // float(y) for x, y in zip(a, b, strict=True)])

@@ -74,7 +74,7 @@ def count_less(boundaries, x):
 
 def ldexp(x, k):
     """``x * 2**k`` for an integer ``k`` (libm; ``k`` clamped so no call overflows)."""
-    return math.ldexp(x, min(max(k, -2200), 2200))
+    return math.ldexp(x, int(min(max(k, -2200), 2200)))
 
 
 VOCABULARY: dict[str, Any] = {

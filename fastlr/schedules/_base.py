@@ -36,6 +36,9 @@ def register(cls: type[Schedule]) -> type[Schedule]:
     return cls
 
 
+_STATIC_POSITIONS: dict[type, tuple[int, ...]] = {}
+
+
 class _Root:
     """Placeholder base, swapped for Keras's ``LearningRateSchedule`` when Keras loads."""
 
@@ -112,14 +115,19 @@ class Schedule(_Root):
 
     @classmethod
     def static_positions(cls) -> tuple[int, ...]:
-        """Indices into :meth:`formula_args` of the :attr:`static` parameters."""
-        import inspect
+        """Indices into :meth:`formula_args` of the :attr:`static` parameters (per class, once)."""
+        hit = _STATIC_POSITIONS.get(cls)
+        if hit is None:
+            import inspect
 
-        names = list(inspect.signature(cls.formula).parameters)[1:]  # after `step`
-        unknown = set(cls.static) - set(names)
-        if unknown:
-            raise TypeError(f"{cls.__name__}.static names no formula parameter: {sorted(unknown)}")
-        return tuple(i for i, name in enumerate(names) if name in cls.static)
+            names = list(inspect.signature(cls.formula).parameters)[1:]  # after `step`
+            unknown = set(cls.static) - set(names)
+            if unknown:
+                raise TypeError(f"{cls.__name__}.static names no formula parameter: {unknown}")
+            hit = _STATIC_POSITIONS[cls] = tuple(
+                i for i, name in enumerate(names) if name in cls.static
+            )
+        return hit
 
     @classmethod
     def bound_formula(cls, ops: Any, wrap: Callable | None = None) -> Callable:

@@ -208,8 +208,8 @@ class Offset(Composite):
     """A schedule shifted in steps: ``lr(step) = schedule(step + offset)``.
 
     For resuming a run (or starting mid-schedule): ``Offset(s, 40_000)`` at step 0 is ``s`` at
-    step 40,000, exactly. Like every schedule, the child is exact for steps up to 2**53 - 1, so
-    the offset schedule is exact while ``step + offset < 2**53``.
+    step 40,000, exactly. The child's step saturates at 2**63 - 1 (as any step past the int64
+    range does): ``lr(step) = schedule(min(step + offset, 2**63 - 1))``, with no wrap-around.
 
     Args:
         schedule: a fastlr schedule.
@@ -235,7 +235,7 @@ class Offset(Composite):
 
     @staticmethod
     def child_step(i, step, offset):
-        return step + offset
+        return xp.minimum(step, 9223372036854775807 - offset) + offset  # saturates, no wrap
 
     @staticmethod
     def fold(i, acc, value, step, offset):

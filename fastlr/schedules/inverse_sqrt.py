@@ -47,6 +47,7 @@ class InverseSqrtDecay(Schedule):
     @staticmethod
     def formula(step, peak_lr, warmup_steps, timescale):
         warm = peak_lr * (xp.f(step) / max(warmup_steps, 1))
-        shifted = xp.maximum(step + (timescale - warmup_steps), timescale)
-        decayed = peak_lr * xp.sqrt(timescale / xp.f(shifted))
+        # in float64: an int64 `step + shift` would wrap past 2**63 - 1
+        shifted = xp.maximum(xp.f(step) + (timescale - warmup_steps), timescale)
+        decayed = peak_lr * xp.sqrt(timescale / shifted)
         return xp.where(step < warmup_steps, warm, decayed)

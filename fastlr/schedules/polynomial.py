@@ -41,7 +41,7 @@ class PolynomialDecay(Schedule):
     """
 
     config_only = ("name",)
-    static = ("cycle", "shape")
+    static = ("cycle", "shape", "whole")
 
     def __init__(
         self,
@@ -64,19 +64,26 @@ class PolynomialDecay(Schedule):
     def formula_args(self) -> tuple:
         p = self._params
         shape = _SHAPES.get(p["power"], 0)
-        return (*(p[k] for k in _ARGS), shape)
+        return (*(p[k] for k in _ARGS), shape, isinstance(p["decay_steps"], int))
 
     def phases(self) -> dict[str, int]:
         end = math.ceil(self.decay_steps)
         return {"end of cycle 1": end, "cycle 2": end + 1} if self.cycle else {"end": end}
 
     @staticmethod
-    def formula(step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle, shape):
+    def formula(
+        step, initial_learning_rate, decay_steps, end_learning_rate, power, cycle, shape, whole
+    ):
         if cycle:
-            horizon = xp.f(xp.maximum(xp.ceildiv(step, decay_steps), 1)) * decay_steps
-            # >= 0 even where the cycle count is past 2**53 (a float decay_steps < 1, or steps
-            # past 2**53) and horizon rounds below step: a negative base gives NaN powers.
-            remaining = xp.maximum((horizon - xp.f(step)) / horizon, 0.0)
+            n = xp.maximum(xp.ceildiv(step, decay_steps), 1)
+            horizon = xp.f(n) * decay_steps
+            if whole:  # the steps left, exact in int64 (the product may wrap, the difference not)
+                left = xp.f(n * decay_steps - step)
+            else:
+                left = horizon - xp.f(step)
+            # >= 0 even where the cycle count is past 2**53 (a float decay_steps < 1) and
+            # horizon rounds below step: a negative base gives NaN powers.
+            remaining = xp.maximum(left / horizon, 0.0)
         else:
             remaining = xp.f(decay_steps - xp.minimum(step, decay_steps)) / decay_steps
         delta = initial_learning_rate - end_learning_rate

@@ -60,6 +60,13 @@ SCALE = float(os.environ.get("FASTLR_FUZZ_SCALE", "1"))
 """Multiplies every ``max_examples`` (e.g. ``FASTLR_FUZZ_SCALE=10`` for a long local run)."""
 
 
+EXTRA_STEPS = int(os.environ.get("FASTLR_FUZZ_STEPS", "0"))
+"""Random int64 steps added to every example's step vector (0 in CI; e.g. ``FASTLR_FUZZ_STEPS=2000``
+for a scaled run of millions of (schedule, step) pairs). Drawn by NumPy from a seed that
+hypothesis draws (and prints with a failing example), half of them anywhere in ``[0, 2**63)``,
+half below 2**40."""
+
+
 def examples(n: int) -> int:
     return max(1, round(n * SCALE))
 
@@ -204,6 +211,11 @@ def test_engines_agree_and_stay_in_range(name, data):
     s = REGISTRY[name](**data.draw(fz.VALID[name], label="kwargs"))
     exact_steps = data.draw(fz.steps_for(s), label="steps")
     steps = np.concatenate([exact_steps, data.draw(beyond_steps(), label="beyond 2**53")])
+    if EXTRA_STEPS:
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="steps seed"))
+        half = EXTRA_STEPS // 2
+        extra = [rng.integers(0, 2**63 - 1, half), rng.integers(0, 2**40, EXTRA_STEPS - half)]
+        steps = np.concatenate([steps, *extra]).astype(np.int64)
     exact = (steps <= fz.MAX_STEP) | exact_past_2_53(s)
     lo, hi = fz.bounds_of(s)
     assert 0 <= lo <= hi and math.isfinite(hi), (lo, hi)

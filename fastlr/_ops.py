@@ -38,6 +38,7 @@ VOCABULARY: dict[str, str] = {
     "log": "natural logarithm, <= 1 float64 ulp; log(0) = -inf",
     "log1p": "log(1 + x), <= 1 float64 ulp",
     "sqrt": "square root",
+    "div": "a / b as IEEE division, for a b that is a parameter (loop-invariant) in formulas",
     "power": "a**b for a >= 0 (0**0 = 1), within 1 + |b log a| / 32 float64 ulps",
     "ldexp": "x * 2**k for an integer k (any int64), exact where the result is normal",
     "cos_remaining": "(1 - cos(pi r)) / 2 for r in [0, 1], with full relative accuracy near 0",
@@ -134,6 +135,10 @@ class NumpyOps:
     @staticmethod
     def take(values, idx):
         return np.asarray(values, dtype=np.float64)[idx]
+
+    @staticmethod
+    def div(a, b):
+        return np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64)
 
     @staticmethod
     def ldexp(x, k):

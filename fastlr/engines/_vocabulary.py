@@ -92,6 +92,7 @@ VOCABULARY: dict[str, Any] = {
     "sqrt": lambda x: math.sqrt(x),
     "power": lambda a, b: float(a) ** float(b),
     "ldexp": ldexp,
+    "div": lambda a, b: float(a) / float(b),
     "cos_remaining": cos_remaining,
     "count_less": count_less,
     "take": lambda values, i: values[i],
@@ -253,6 +254,25 @@ def vpower(a, b):
     zero = 0.0 if b > 0.0 else np.inf
     y = zero if a == 0.0 else y
     return 1.0 if b == 0.0 else y
+
+
+def fma(a, b, c):  # pragma: no cover - the CPU engine rebinds it to LLVM's fused multiply-add
+    return a * b + c
+
+
+def div_reciprocal(a, b):
+    """``a / b``, bit-identical to IEEE division, from ``1 / b`` (hoisted out of the loop when
+    ``b`` is loop-invariant) and two fused multiply-adds: ``q = a * r`` is within an ulp, the
+    exact residual ``a - q b`` corrects it to the correctly rounded quotient (Markstein). Where
+    ``q`` is 0 or not finite (``a = 0``, ``b = 0`` or ``inf``, overflow) it is already IEEE's
+    answer. For ``|b| < 2**1021`` and quotients that are not subnormal.
+    """
+    a = float(a)
+    b = float(b)
+    r = 1.0 / b
+    q = a * r
+    c = fma(fma(-q, b, a), r, q)
+    return c if 0.0 < abs(q) <= 1.7976931348623157e308 else q
 
 
 def vldexp(x, k):

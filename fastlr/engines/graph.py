@@ -132,6 +132,10 @@ class TensorFlowOps:
         return tf.gather(tf.constant(values, _F64), idx)
 
     @staticmethod
+    def div(a, b):
+        return _f(a) / _f(b)
+
+    @staticmethod
     def ldexp(x, k):
         # 2**k from exponent bits, in two halves so every factor is a normal number: exact,
         # where tf.pow(2.0, k) under XLA may not be.

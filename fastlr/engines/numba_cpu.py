@@ -47,8 +47,9 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import njit
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from fastlr.engines import _vocabulary
 from fastlr.engines._structure import (  # noqa: F401 - re-exported for the CUDA engine and tests
@@ -95,11 +96,26 @@ def _dispatch_division(name: str, exact_int: Any) -> Any:
     return division
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """LLVM's ``fma`` on float64: ``a * b + c`` with one rounding (always fused, whatever the
+    fast-math flags: the division of ``div_reciprocal`` relies on it)."""
+    sig = numba.types.float64(numba.types.float64, numba.types.float64, numba.types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = llvm_ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], llvm_ir.FunctionType(d, [d] * 3))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
 def _cpu_ops() -> types.ModuleType:
     compiled = _vocabulary.compile_module_functions(
         (*_vocabulary.HELPERS, _vocabulary.ceildiv_int, *_vocabulary.VECTOR.values()), _formula_jit
     )
     special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}
+    special["div"] = _formula_jit(with_globals(_vocabulary.div_reciprocal, fma=_fma))
     special["floordiv"] = _dispatch_division("floordiv", compiled["floordiv_int"])
     special["ceildiv"] = _dispatch_division("ceildiv", compiled["ceildiv_int"])
     # The polynomial is the one piece compiled with ``contract``: FMA only makes it more

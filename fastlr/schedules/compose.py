@@ -139,7 +139,7 @@ class Warmup(Composite):
 
     @staticmethod
     def fold(i, acc, value, step, warmup_steps, start_lr, target):
-        ramp = start_lr + (target - start_lr) * (xp.f(step) / max(warmup_steps, 1))
+        ramp = start_lr + (target - start_lr) * xp.div(step, max(warmup_steps, 1))
         return xp.where(step < warmup_steps, ramp, value)
 
 

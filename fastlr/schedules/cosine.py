@@ -83,7 +83,7 @@ class CosineDecay(Schedule):
         end = warmup_steps + decay_steps
         t = xp.minimum(xp.f(step), end)
         warm = initial_learning_rate + (peak - initial_learning_rate) * (
-            t / max(warmup_steps, 1e-300)
+            xp.div(t, max(warmup_steps, 1e-300))
         )
-        decayed = peak * ((1.0 - alpha) * xp.cos_remaining((end - t) / decay_steps) + alpha)
+        decayed = peak * ((1.0 - alpha) * xp.cos_remaining(xp.div(end - t, decay_steps)) + alpha)
         return xp.where(t < warmup_steps, warm, decayed)

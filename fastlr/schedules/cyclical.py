@@ -87,7 +87,7 @@ class CyclicalLearningRate(Schedule):
         period = up + down
         cycle = xp.floordiv(step, period)
         r = step - cycle * period
-        x = xp.where(r <= up, xp.f(r) / up, xp.f(period - r) / down)
+        x = xp.where(r <= up, xp.div(r, up), xp.div(period - r, down))
         if mode == 0:
             scale = 1.0
         elif mode == 1:

@@ -57,5 +57,5 @@ class ExponentialDecay(Schedule):
         if staircase:
             p = xp.f(xp.floordiv(step, decay_steps))
         else:
-            p = xp.f(step) / decay_steps
+            p = xp.div(step, decay_steps)
         return initial_learning_rate * xp.power(decay_rate, p)

@@ -46,7 +46,7 @@ class InverseSqrtDecay(Schedule):
 
     @staticmethod
     def formula(step, peak_lr, warmup_steps, timescale):
-        warm = peak_lr * (xp.f(step) / max(warmup_steps, 1))
+        warm = peak_lr * xp.div(step, max(warmup_steps, 1))
         # in float64: an int64 `step + shift` would wrap past 2**63 - 1
         shifted = xp.maximum(xp.f(step) + (timescale - warmup_steps), timescale)
         decayed = peak_lr * xp.sqrt(timescale / shifted)

@@ -57,5 +57,5 @@ class InverseTimeDecay(Schedule):
         if staircase:
             p = xp.f(xp.floordiv(step, decay_steps))
         else:
-            p = xp.f(step) / decay_steps
+            p = xp.div(step, decay_steps)
         return initial_learning_rate / (1.0 + decay_rate * p)

@@ -85,7 +85,7 @@ class PolynomialDecay(Schedule):
             # horizon rounds below step: a negative base gives NaN powers.
             remaining = xp.maximum(left / horizon, 0.0)
         else:
-            remaining = xp.f(decay_steps - xp.minimum(step, decay_steps)) / decay_steps
+            remaining = xp.div(decay_steps - xp.minimum(step, decay_steps), decay_steps)
         delta = initial_learning_rate - end_learning_rate
         if shape == 1:
             decayed = remaining

@@ -47,5 +47,5 @@ class ExponentialRange(Schedule):
     @staticmethod
     def formula(step, end_lr, num_steps, log_start, log_ratio):
         t = xp.minimum(step, num_steps)
-        ramp = xp.exp(log_start + log_ratio * (xp.f(t) / num_steps))
+        ramp = xp.exp(log_start + log_ratio * xp.div(t, num_steps))
         return xp.where(t >= num_steps, end_lr, ramp)

@@ -78,7 +78,7 @@ class WarmupCosineDecay(Schedule):
     def formula(step, target_lr, total_steps, warmup_steps, hold_steps, start_lr, min_lr):
         t = xp.minimum(step, total_steps)
         decay_start = warmup_steps + hold_steps
-        warm = start_lr + (target_lr - start_lr) * (xp.f(t) / max(warmup_steps, 1))
-        remaining = xp.f(total_steps - t) / max(total_steps - decay_start, 1)
+        warm = start_lr + (target_lr - start_lr) * xp.div(t, max(warmup_steps, 1))
+        remaining = xp.div(total_steps - t, max(total_steps - decay_start, 1))
         decayed = min_lr + (target_lr - min_lr) * xp.cos_remaining(remaining)
         return xp.where(t < warmup_steps, warm, xp.where(t < decay_start, target_lr, decayed))

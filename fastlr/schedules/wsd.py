@@ -94,14 +94,14 @@ class WarmupStableDecay(Schedule):
     def formula(step, peak_lr, total_steps, warmup_steps, decay_steps, min_lr, start_lr, kind):
         t = xp.minimum(step, total_steps)
         decay_start = total_steps - decay_steps
-        warm = start_lr + (peak_lr - start_lr) * (xp.f(t) / max(warmup_steps, 1))
-        remaining = xp.f(total_steps - t) / decay_steps
+        warm = start_lr + (peak_lr - start_lr) * xp.div(t, max(warmup_steps, 1))
+        remaining = xp.div(total_steps - t, decay_steps)
         if kind == 0:
             factor = remaining
         elif kind == 1:
             factor = xp.cos_remaining(remaining)
         else:
             # 1 - sqrt(p) = (1 - p) / (1 + sqrt(p)): no cancellation as p -> 1.
-            factor = remaining / (1.0 + xp.sqrt(xp.f(t - decay_start) / decay_steps))
+            factor = remaining / (1.0 + xp.sqrt(xp.div(t - decay_start, decay_steps)))
         decayed = min_lr + (peak_lr - min_lr) * factor
         return xp.where(t < warmup_steps, warm, xp.where(t < decay_start, peak_lr, decayed))

@@ -247,7 +247,8 @@ def bench(args: argparse.Namespace) -> int:
         raise CliError(f"cannot create {args.output!r}: {err.strerror or err}") from None
     if not os.access(out, os.W_OK):
         raise CliError(f"cannot write into {args.output!r}: the folder is not writable")
-    _quiet_tensorflow()
+    if "step" in sections:  # bulk and cycles run TensorFlow in worker processes only
+        _quiet_tensorflow()
     from fastlr.bench import report, run
 
     t0 = time.perf_counter()

@@ -1,19 +1,27 @@
 """Bulk-evaluation workloads: one schedule per family, engines that fill the same buffer.
 
-Every engine writes ``N`` float32 learning rates of the same schedule into (or as) a buffer, so
-their times compare directly:
+Every engine computes the float32 learning rates of the same schedule at steps ``0 .. n-1``, into
+(or as) a buffer, so their times compare directly:
 
-* ``fastlr``: ``fastlr.evaluate(schedule, N, out=buf)`` (Numba, all cores);
+* ``fastlr``: ``fastlr.evaluate(schedule, n, out=buf)`` into a preallocated float32 buffer (Numba,
+  all cores);
 * ``numpy``: the same formula on NumPy float64, in 2**20-step chunks (fastlr's reference engine);
 * ``tf_graph`` / ``tf_xla``: the schedule called on ``tf.range`` inside ``tf.function``, without and
   with ``jit_compile=True``, then ``.numpy()``; the start step is an argument so XLA cannot fold
   the whole computation into a constant;
+* ``keras_xla``: Keras's own built-in schedule of the same name and parameters (see
+  :func:`keras_xla_reason` for the families that have none, or one that cannot take a vector of
+  steps), called like ``tf_xla``;
 * ``python``: a plain Python loop calling ``schedule(step)`` (eager TensorFlow), the way LR lists
-  are usually precomputed; timed on :data:`PYTHON_LOOP_STEPS` steps and extrapolated linearly;
-* ``fill``: ``buf.fill(x)``, the write limit of this machine for this buffer, in the same run.
+  are usually precomputed; always timed on a few steps and extrapolated linearly;
+* ``fill``: ``buf.fill(x)``, NumPy's single-threaded fill of the same buffer;
+* ``fill_parallel``: a Numba ``prange`` kernel writing a constant into the same buffer on every
+  core: the machine's write limit, which "fraction of the write limit" is computed against.
 
 :func:`prepare` returns a warmed-up callable (kernels compiled, graphs traced, pages faulted in):
-timing it measures evaluation only.
+timing it measures evaluation only. ``fastlr bench`` runs each engine kind in its own worker
+process (:data:`WORKER_OF`, :mod:`fastlr.bench.worker`); the Numba and NumPy workers never import
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -29,16 +37,65 @@ ENGINES: dict[str, str] = {
     "numpy": "NumPy float64, same formula",
     "tf_graph": "TF graph, vectorized",
     "tf_xla": "TF XLA, vectorized",
+    "keras_xla": "Keras built-in under XLA, vectorized",
     "python": "Python loop of schedule(step) (extrapolated)",
-    "fill": "np.fill of the output (write limit)",
+    "fill": "np.fill of the output (1 core)",
+    "fill_parallel": "parallel fill of the output (all cores, write limit)",
 }
 """Engine key -> the label used in reports."""
 
-PYTHON_LOOP_STEPS = 200
-"""Steps the ``python`` engine really runs; its time is scaled to ``N``."""
+FILLS = ("fill", "fill_parallel")
+"""Engines that write a constant (no schedule): measured once per ``N``."""
 
-SIZES = (10**3, 10**5, 10**6, 10**7, 10**8)
+WORKER_OF: dict[str, str] = {
+    "fastlr": "numba",
+    "fill": "numba",
+    "fill_parallel": "numba",
+    "numpy": "numpy",
+    "tf_graph": "tf",
+    "tf_xla": "tf",
+    "keras_xla": "tf",
+    "python": "tf",
+}
+"""Engine -> the worker process kind that runs it (one long-lived process per kind)."""
+
+PYTHON_LOOP_STEPS = 200
+"""The most steps the ``python`` engine really runs; its time is scaled to ``N``."""
+
+SIZES = (10**3, 10**4, 10**5, 10**6, 10**7, 10**8)
 """``N`` of the full run."""
+
+KERAS_BUILTINS = (
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+)
+"""fastlr classes that keep the name and parameters of a ``keras.optimizers.schedules`` class."""
+
+
+class NotCovered(ValueError):
+    """An engine cannot run this schedule (e.g. Keras has no built-in for it); says why."""
+
+
+def keras_xla_reason(schedule: Any) -> str | None:
+    """Why ``keras_xla`` has no row for ``schedule`` (``None``: it has one).
+
+    Checked in ``tests/test_bench.py``: the covered schedules compute fastlr's values, and
+    Keras's ``CosineDecay`` with warmup really is refused on a vector of steps.
+    """
+    name = type(schedule).__name__
+    if name not in KERAS_BUILTINS:
+        kind = "composite" if schedule.children() else "schedule"
+        return f"Keras has no built-in {kind} like {name}"
+    if name == "CosineDecay" and schedule.get_config().get("warmup_target") is not None:
+        return (
+            "Keras's CosineDecay with warmup chooses warmup or decay with `cond` on the step: "
+            "XLA refuses a vector of steps (Condition argument must be a scalar)"
+        )
+    return None
 
 
 def families(n: int) -> dict[str, Any]:
@@ -116,48 +173,99 @@ def _numpy(schedule: Any, out: np.ndarray) -> None:
         evaluate_into(schedule, np.arange(lo, hi, dtype=np.int64), out[lo:hi])
 
 
-def _tensorflow(schedule: Any, n: int, xla: bool) -> Callable[[], object]:
+def _tensorflow(fn: Callable[[Any], Any], n: int, xla: bool) -> Callable[[], object]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
-    fn = tf.function(
-        lambda start: schedule(tf.range(start, start + n, dtype=tf.int64)), jit_compile=xla
+    graph = tf.function(
+        lambda start: fn(tf.range(start, start + n, dtype=tf.int64)), jit_compile=xla
     )
     start = tf.constant(0, tf.int64)
-    fn(start)  # trace (and compile) outside the timed region
-    return lambda: fn(start).numpy()
+    graph(start)  # trace (and compile) outside the timed region
+    return lambda: graph(start).numpy()
 
 
-def _python_loop(schedule: Any) -> Callable[[], object]:
+def keras_builtin(schedule: Any) -> Any:
+    """Keras's own schedule with ``schedule``'s class name and parameters.
+
+    Raises:
+        NotCovered: :func:`keras_xla_reason` says it has none (or none that takes a vector).
+    """
+    reason = keras_xla_reason(schedule)
+    if reason is not None:
+        raise NotCovered(reason)
+    import keras
+
+    return getattr(keras.optimizers.schedules, type(schedule).__name__).from_config(
+        schedule.get_config()
+    )
+
+
+def _python_loop(schedule: Any, n: int) -> Callable[[], object]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     float(schedule(0))  # the eager TF path, once, before timing
 
     def loop() -> list[float]:
-        return [float(schedule(step)) for step in range(PYTHON_LOOP_STEPS)]
+        return [float(schedule(step)) for step in range(n)]
 
     return loop
 
 
-def prepare(engine: str, schedule: Any, out: np.ndarray) -> tuple[Callable[[], object], float]:
-    """A warmed-up callable computing ``out.size`` values with ``engine``, and its time scale.
+_FILL_KERNEL: Any = None
 
-    The scale is 1 except for ``python``, whose callable runs :data:`PYTHON_LOOP_STEPS` steps:
-    multiply its time by the scale to extrapolate to ``out.size`` steps.
+
+def _fill_parallel(out: np.ndarray) -> Callable[[], object]:
+    global _FILL_KERNEL
+    if _FILL_KERNEL is None:
+        import numba
+
+        @numba.njit(parallel=True)
+        def kernel(out, value):  # pragma: no cover - compiled
+            for i in numba.prange(out.size):
+                out[i] = value
+
+        _FILL_KERNEL = kernel
+    value = np.float32(0.5)
+    _FILL_KERNEL(out[:1], value)  # compile outside the timed region
+    return lambda: _FILL_KERNEL(out, value)
+
+
+def prepare(engine: str, schedule: Any, out: np.ndarray) -> Callable[[], object]:
+    """A warmed-up callable computing the values of ``schedule`` at steps ``0 .. out.size-1``.
+
+    ``fastlr``, ``numpy`` and the fills write into ``out``; the TF engines and ``python`` only use
+    its size (a schedule sized for more steps than ``out.size`` is evaluated on its first
+    ``out.size`` steps: the caller scales the time when it measures fewer steps than ``N``).
+
+    Raises:
+        ValueError: unknown ``engine``.
+        NotCovered: ``keras_xla`` on a schedule Keras has no vectorizable built-in for.
     """
     import fastlr
 
     n = out.size
     if engine == "fastlr":
         fastlr.evaluate(schedule, min(n, 1000), out=out[: min(n, 1000)])  # compile / load
-        return (lambda: fastlr.evaluate(schedule, n, out=out)), 1.0
+        return lambda: fastlr.evaluate(schedule, n, out=out)
     if engine == "numpy":
-        return (lambda: _numpy(schedule, out)), 1.0
+        return lambda: _numpy(schedule, out)
     if engine in ("tf_graph", "tf_xla"):
-        return _tensorflow(schedule, n, xla=engine == "tf_xla"), 1.0
+        return _tensorflow(schedule, n, xla=engine == "tf_xla")
+    if engine == "keras_xla":
+        builtin = keras_builtin(schedule)
+        try:
+            return _tensorflow(builtin, n, xla=True)
+        except Exception as err:  # a Keras version whose schedule refuses a vector: say why
+            why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise NotCovered(
+                f"Keras's {type(builtin).__name__} failed on a vector of steps under XLA: {why}"
+            ) from err
     if engine == "python":
-        return _python_loop(schedule), n / PYTHON_LOOP_STEPS
+        return _python_loop(schedule, n)
     if engine == "fill":
-        return (lambda: out.fill(0.5)), 1.0
+        return lambda: out.fill(0.5)
+    if engine == "fill_parallel":
+        return _fill_parallel(out)
     raise ValueError(
         f"Argument `engine` must be one of {list(ENGINES)}. Received: engine={engine!r}"
     )

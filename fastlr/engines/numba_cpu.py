@@ -112,7 +112,9 @@ def _fma(typingctx, a, b, c):
 
 def _cpu_ops() -> types.ModuleType:
     compiled = _vocabulary.compile_module_functions(
-        (*_vocabulary.HELPERS, _vocabulary.ceildiv_int, *_vocabulary.VECTOR.values()), _formula_jit
+        (*_vocabulary.HELPERS, _vocabulary.ceildiv_int, *_vocabulary.VECTOR.values()),
+        _formula_jit,
+        exp_dd=njit(forceinline=True, **_POLYNOMIAL_OPTIONS),
     )
     special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}
     special["div"] = _formula_jit(with_globals(_vocabulary.div_reciprocal, fma=_fma))

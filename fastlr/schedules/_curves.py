@@ -117,7 +117,8 @@ def pow2_shift(mult: float) -> int:
 @formula
 def geometric_cycle(step, first, mult, nbits, kind, shift):
     """``(k, s, length, rest)``: cycle index, position in the cycle, its length and the steps
-    left in it (``length - s``), all float64.
+    left in it (``length - s``), all float64 (``length`` a loop-invariant scalar for equal
+    cycles, so that dividing by it can use a hoisted reciprocal: ``xp.div``).
 
     Cycle ``k`` lasts ``first * mult**k`` and starts where cycle ``k - 1`` ends, at
     ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). ``kind`` (static,
@@ -138,7 +139,7 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
     if kind == ARITHMETIC_WHOLE:
         kq = xp.floordiv(step, first)
         d = step - kq * first
-        return xp.f(kq), xp.f(d), xp.f(first) + 0.0 * xp.f(d), xp.f(first - d)
+        return xp.f(kq), xp.f(d), xp.f(first), xp.f(first - d)
     sh, sl = step_parts(step)
     if kind == ARITHMETIC:
         k = xp.floor((sh + sl) / first)
@@ -148,7 +149,7 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
         d = d + xp.where(d < 0.0, first, 0.0) - xp.where(d >= first, first, 0.0)
         # Past k = 2**53 the first guess is off by more than one: clamped into the cycle.
         d = xp.minimum(xp.maximum(d, 0.0), first)
-        return k, d, xp.f(first) + 0.0 * d, first - d
+        return k, d, xp.f(first), first - d
     m1 = mult - 1.0  # exact for 1 < mult <= 2**53
     k = xp.maximum(xp.floor(xp.log1p((sh + sl) * (m1 / first)) / math.log(mult)), 1.0) - 1.0
     if shift:  # mult = 2**shift: its powers are exact

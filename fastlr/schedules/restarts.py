@@ -7,7 +7,13 @@ import math
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
-from fastlr.schedules._curves import cycle_kind, geometric_cycle, pow2_shift, pow_bits
+from fastlr.schedules._curves import (
+    GEOMETRIC,
+    cycle_kind,
+    geometric_cycle,
+    pow2_shift,
+    pow_bits,
+)
 
 
 def _multiplier(name: str, value) -> float:
@@ -54,7 +60,7 @@ class CosineDecayRestarts(Schedule):
     """
 
     config_only = ("name",)
-    static = ("nbits", "kind", "shift")
+    static = ("nbits", "kind", "shift", "decays")
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class CosineDecayRestarts(Schedule):
             pow_bits(first, t_mul),
             cycle_kind(first, t_mul),
             pow2_shift(t_mul),
+            p["m_mul"] != 1.0,
         )
 
     def phases(self) -> dict[str, int]:
@@ -93,11 +100,22 @@ class CosineDecayRestarts(Schedule):
 
     @staticmethod
     def formula(
-        step, initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, nbits, kind, shift
+        step,
+        initial_learning_rate,
+        first_decay_steps,
+        t_mul,
+        m_mul,
+        alpha,
+        nbits,
+        kind,
+        shift,
+        decays,
     ):
         k, _, length, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits, kind, shift)
-        remaining = rest / length
-        cosine = xp.power(m_mul, k) * xp.cos_remaining(remaining)
+        remaining = rest / length if kind == GEOMETRIC else xp.div(rest, length)
+        cosine = xp.cos_remaining(remaining)
+        if decays:  # m_mul < 1 (static: with m_mul == 1 no power is computed)
+            cosine = xp.power(m_mul, k) * cosine
         return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
 
 
@@ -159,7 +177,7 @@ class WarmupCosineRestarts(Schedule):
             scale_warmup=v.flag("scale_warmup", scale_warmup),
         )
 
-    static = ("scale_warmup", "nbits", "kind", "shift")
+    static = ("scale_warmup", "nbits", "kind", "shift", "decays")
 
     def formula_args(self) -> tuple:
         first, mult = self.first_cycle_steps, self.cycle_mult
@@ -168,6 +186,7 @@ class WarmupCosineRestarts(Schedule):
             pow_bits(first, mult),
             cycle_kind(first, mult),
             pow2_shift(mult),
+            self.gamma != 1.0,
         )
 
     def phases(self) -> dict[str, int]:
@@ -187,6 +206,7 @@ class WarmupCosineRestarts(Schedule):
         nbits,
         kind,
         shift,
+        decays,
     ):
         k, s, length, rest = geometric_cycle(
             step, first_cycle_steps, cycle_mult, nbits, kind, shift
@@ -198,7 +218,9 @@ class WarmupCosineRestarts(Schedule):
         else:
             warm = xp.f(warmup_steps) + 0.0 * length
             decay = length - warmup_steps
-        amplitude = (max_lr - min_lr) * xp.power(gamma, k)
+        amplitude = max_lr - min_lr
+        if decays:  # gamma < 1 (static)
+            amplitude = amplitude * xp.power(gamma, k)
         rising = s / xp.maximum(warm, 1e-300)
         falling = xp.cos_remaining(rest / decay)
         return min_lr + amplitude * xp.where(s < warm, rising, falling)

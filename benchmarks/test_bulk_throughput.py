@@ -1,15 +1,24 @@
 """Bulk precomputation throughput: every family x N x engine, cost vs cycles, composites.
 
-The workloads are :mod:`fastlr.bench.throughput` (shared with ``fastlr bench``): each engine fills
-the same float32 buffer with ``N`` values of the same schedule, warm-up and compilation outside
-the timed region. Engines: ``fastlr`` (Numba, all cores), ``numpy`` (float64 reference engine),
-``tf_graph`` / ``tf_xla`` (vectorized over ``tf.range``), ``python`` (a loop of
-``schedule(step)``, timed on a few hundred steps: ``extra_info["scale"]`` extrapolates it to N)
-and ``fill`` (``np.fill``, the write limit), side by side in one run.
+The workloads are :mod:`fastlr.bench.throughput` (shared with ``fastlr bench``): each engine
+computes the float32 values of the same schedule at steps ``0 .. N-1``, warm-up and compilation
+outside the timed region. Engines: ``fastlr`` (Numba, all cores), ``numpy`` (float64 reference
+engine), ``fill`` / ``fill_parallel`` (NumPy's single-threaded fill and an all-core Numba fill of
+the same buffer: the write limit), then ``tf_graph`` / ``tf_xla`` (vectorized over ``tf.range``),
+``keras_xla`` (Keras's own built-in of the same name, for the families that have one taking a
+vector of steps) and ``python`` (a loop of ``schedule(step)``, timed on at most
+``PYTHON_LOOP_STEPS`` steps: ``extra_info["scale"]`` extrapolates it to N).
+
+One process: pytest-benchmark times every engine in pytest's own process. TensorFlow's thread
+pools, once a TF op has run, stay and take cores from a parallel Numba kernel in the same process
+(a 2-thread kernel at 10**6 steps went from ~0.6 ms to ~8 ms). So the TensorFlow-free benchmarks
+are defined first, and run before any TF op; the TF engines come last. ``fastlr bench`` is the
+reference comparison: it runs each engine kind in its own worker process, interleaving the rounds
+of all engines (:mod:`fastlr.bench.interleave`).
 
 Run ``pytest benchmarks/test_bulk_throughput.py`` (add ``--benchmark-json=FILE`` to keep it);
-``FASTLR_BENCH_N`` caps N (default 10**8; CI's smoke run uses a small cap). M steps/s =
-N / median.
+``FASTLR_BENCH_N`` caps N (default 10**8; CI's smoke run uses a small cap, and with
+``--benchmark-disable`` the Python loop runs 2 steps). M steps/s = N / median.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from fastlr.bench import throughput as tp
 
 N = int(os.environ.get("FASTLR_BENCH_N", 10**8))
 SIZES = [n for n in tp.SIZES if n <= N] or [N]
+FAMILIES = list(tp.families(1000))
+TF_ENGINES = [e for e in tp.ENGINES if tp.WORKER_OF[e] == "tf"]
 _BUFFERS: dict[int, object] = {}
 
 
@@ -33,20 +44,24 @@ def _buffer(n: int):
     return _BUFFERS[top][:n]
 
 
+# ------------------------------------------------------- TensorFlow-free: these run first
+
+
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("engine", [e for e in tp.ENGINES if e != "fill"])
-@pytest.mark.parametrize("family", list(tp.families(1000)))
+@pytest.mark.parametrize("engine", ["fastlr", "numpy"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_family_throughput(benchmark, family, engine, n):
     benchmark.group = f"bulk {family}, N={n:.0e} float32"
-    fn, scale = tp.prepare(engine, tp.families(n)[family], _buffer(n))
-    benchmark.extra_info.update(steps=n, scale=scale)
+    fn = tp.prepare(engine, tp.families(n)[family], _buffer(n))
+    benchmark.extra_info.update(steps=n, scale=1.0)
     benchmark.pedantic(fn, rounds=3 if n >= 10**7 else 10, iterations=1)
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_write_limit(benchmark, n):
-    benchmark.group = f"write limit (np.fill), N={n:.0e} float32"
-    fn, _ = tp.prepare("fill", None, _buffer(n))
+@pytest.mark.parametrize("engine", tp.FILLS)
+def test_write_limit(benchmark, engine, n):
+    benchmark.group = f"write limit (fill, all-core fill), N={n:.0e} float32"
+    fn = tp.prepare(engine, None, _buffer(n))
     benchmark.extra_info["steps"] = n
     benchmark.pedantic(fn, rounds=10, iterations=1)
 
@@ -56,7 +71,7 @@ def test_cost_vs_cycles(benchmark, key):
     """Cost must not grow with the number of cycles (closed-form cycle index)."""
     n = max(min(N // 4, 25 * 10**6), 10**5)
     out = _buffer(min(n, max(SIZES)))
-    fn, _ = tp.prepare("fastlr", tp.cycle_schedules(out.size)[key], out)
+    fn = tp.prepare("fastlr", tp.cycle_schedules(out.size)[key], out)
     benchmark.group = f"cost vs cycles: {key[0]} {out.size:.0e} steps"
     benchmark.extra_info["steps"] = out.size
     benchmark.pedantic(fn, rounds=5, iterations=1)
@@ -86,3 +101,27 @@ def test_composite_vs_parts(benchmark, name):
     benchmark.group = f"composites vs their parts: {n:.0e} steps float32"
     benchmark.extra_info["steps"] = n
     benchmark(fastlr.evaluate, s, n, out=out)
+
+
+# ------------------------------------------- TensorFlow engines: last (their threads stay)
+
+
+def _tf_cells() -> list:
+    cells = []
+    for family, schedule in tp.families(1000).items():
+        for engine in TF_ENGINES:
+            if engine != "keras_xla" or tp.keras_xla_reason(schedule) is None:
+                cells.append(pytest.param(family, engine, id=f"{family}-{engine}"))
+    return cells
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize(("family", "engine"), _tf_cells())
+def test_family_throughput_tensorflow(benchmark, family, engine, n):
+    benchmark.group = f"bulk {family}, N={n:.0e} float32"
+    steps = n
+    if engine == "python":  # timed on a few steps, extrapolated with extra_info["scale"]
+        steps = 2 if benchmark.disabled else min(n, tp.PYTHON_LOOP_STEPS)
+    fn = tp.prepare(engine, tp.families(n)[family], _buffer(steps))
+    benchmark.extra_info.update(steps=n, scale=n / steps)
+    benchmark.pedantic(fn, rounds=3 if n >= 10**7 or engine == "python" else 10, iterations=1)

@@ -178,6 +178,10 @@ def test_bench_writes_report_results_and_shows_progress(capsys, tmp_path):
     assert results["command"] == f"fastlr bench --quick --device cpu --only cycles -o {folder}"
     assert len(results["cycles"]) == 9 and "bulk" not in results
     assert results["machine"]["cores"] >= 1 and results["machine"]["versions"]["numba"]
+    assert results["schema"] == 2
+    workers = results["method"]["workers"]  # cycles ran in the Numba worker, never in this process
+    assert set(workers) == {"numba"} and workers["numba"]["pid"] != os.getpid()
+    assert not workers["numba"]["tensorflow"] and "fastlr" in workers["numba"]["engines"]
     report = (folder / "report.md").read_text()
     assert "Cost vs number of cycles" in report and f"{results['machine']['cores']} cores" in report
     assert str(folder / "report.md") in out

@@ -453,11 +453,7 @@ def test_readme_benchmark_section_is_generated_from_the_committed_results():
     source = re.search(r"raw numbers: \[`([^`]+)`\]", section).group(1)
     results = json.loads((ROOT / source).read_text())
     want = report.readme_table(results, source)
-    if results.get("schema", 1) < 2:
-        pytest.skip(
-            f"{source} is a schema-1 run (engines in one process): regenerate it with "
-            "`fastlr bench` and the README section from it"
-        )
+    assert results.get("schema", 1) >= 2, f"{source}: a schema-1 run (engines in one process)"
     assert section + report.README_END == want, "run: " + (
         f"python -m fastlr.bench.report {source} --readme README.md"
     )

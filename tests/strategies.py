@@ -33,11 +33,12 @@ from hypothesis import strategies as st
 from fastlr.schedules import REGISTRY
 
 MAX_STEP = 2**53 - 1
-"""The largest step with exactness guarantees (int64 steps above it are accepted, not exact)."""
+"""The largest step drawn by ``steps_for`` (steps past it come from ``BEYOND_STEPS`` and the fuzz's
+``beyond_steps``: exact too, except where ``test_fuzz.exact_past_2_53`` says otherwise)."""
 SPECIAL_STEPS = [0, 1, 2, 2**24 - 1, 2**24, 2**24 + 1, 2**31 - 1, 2**31, 2**31 + 1, MAX_STEP]
 """Steps where exactness is most at risk: float32's and int32's limits, int64-as-float64's."""
 BEYOND_STEPS = [2**53, 2**53 + 1, 2**62, 2**63 - 1]
-"""Valid int64 steps past 2**53: no exactness promise, but finite and inside the range."""
+"""Valid int64 steps past 2**53, up to 2**63 - 1."""
 
 # -- valid parameters: building blocks ------------------------------------------------------------
 _np_float = st.sampled_from([np.float32, np.float64])

@@ -74,8 +74,11 @@ def _engine(engine: str, schedule) -> np.ndarray:
 
         from fastlr.engines import graph
 
-        fn = tf.function(lambda s: graph.call(schedule, s, tf.float64), jit_compile=True)
-        call = fn if engine == "tf_xla" else (lambda s: graph.call(schedule, s, tf.float64))
+        def call(s):
+            return graph.call(schedule, s, tf.float64)
+
+        if engine == "tf_xla":
+            call = tf.function(call, jit_compile=True)
         return call(tf.constant(steps)).numpy()
     if engine == "numba_array":
         return fastlr.evaluate(schedule, steps, dtype="float64")

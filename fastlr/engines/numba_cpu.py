@@ -28,9 +28,10 @@ vectorization, and Numba's own IR-level inlining costs minutes of compile time o
 schedules. ``contract`` (FMA) would break the error-free double-double arithmetic of the restart
 schedules and of the vector ``log``; ``arcp`` (reciprocal division) applies or not depending on
 how deeply a kernel is inlined, so ``evaluate(s, N)`` and ``evaluate(s, np.arange(N))`` could
-differ in the last float64 bit: results must not depend on how the steps were given. The one
-exception is the polynomial in ``cos_remaining``, whose FMA contraction is the same in every
-kernel and only makes it more accurate.
+differ in the last float64 bit: results must not depend on how the steps were given. The
+exceptions are the polynomials of ``cos_remaining`` and of the vector ``exp`` (``exp_dd``): no
+error-free transformation there, the same contraction in every kernel, and it only makes them
+more accurate. ``div`` uses explicit LLVM ``fma`` calls, fused whatever the flags.
 """
 
 from __future__ import annotations

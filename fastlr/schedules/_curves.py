@@ -180,8 +180,10 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
 
 
 def pow_bits(first: float, mult: float) -> int:
-    """Bits of the largest cycle index reachable below step 2**63 (for :func:`dd_pow`)."""
-    if mult == 1.0:
-        return 1
+    """Bits of the largest cycle index reachable below step 2**63 (for :func:`dd_pow`); 0 where
+    :func:`dd_pow` is not used (equal cycles, or ``mult`` a power of two), so that those
+    structures do not compile one kernel per ``first``."""
+    if mult == 1.0 or pow2_shift(mult):
+        return 0
     k_max = math.log1p(2.0**63 * (mult - 1.0) / first) / math.log(mult) + 3
     return max(1, int(k_max).bit_length())

@@ -41,6 +41,8 @@ VOCABULARY: dict[str, str] = {
     "div": "a / b, bit-identical to IEEE division; for denominators that are parameters",
     "power": "a**b for a >= 0 (0**0 = 1), within 1 + |b log a| float64 ulps",
     "ldexp": "x * 2**k for an integer k (any int64), exact where the result is normal",
+    "ilog2": "floor(log2(n)) for an int64 n >= 1, exact, as int64",
+    "iexp2": "2**k as int64, for an integer 0 <= k <= 62 (exact)",
     "cos_remaining": "(1 - cos(pi r)) / 2 for r in [0, 1], with full relative accuracy near 0",
     "count_less": "how many of the sorted boundaries are < x",
     "take": "values[i]",
@@ -146,6 +148,17 @@ class NumpyOps:
     @staticmethod
     def ldexp(x, k):
         return np.ldexp(np.asarray(x, dtype=np.float64), np.clip(k, -2200, 2200).astype(np.int64))
+
+    @staticmethod
+    def ilog2(n):
+        n = np.asarray(n, dtype=np.int64)
+        # float(n) may round up to the next power of two: the shift tells
+        e = np.frexp(n.astype(np.float64))[1].astype(np.int64) - 1
+        return e - (np.right_shift(n, e) == 0)
+
+    @staticmethod
+    def iexp2(k):
+        return np.left_shift(np.int64(1), np.asarray(k, dtype=np.int64))
 
 
 xp = NumpyOps

@@ -109,7 +109,7 @@ def _cuda_map(name: str, args, out_dtype):
 def apply(engine: str, name: str, *args):
     """``name`` of the vocabulary applied elementwise to the arrays ``args`` by ``engine``."""
     args = [np.asarray(a) for a in args]
-    integer = name in ("floordiv", "ceildiv")
+    integer = name in ("floordiv", "ceildiv", "ilog2", "iexp2")
     out_dtype = np.int64 if integer else np.float64
     if engine == "numpy":
         return np.asarray(getattr(NumpyOps, name)(*args), dtype=out_dtype)
@@ -282,6 +282,27 @@ def test_integer_floordiv_and_ceildiv_are_exact_at_every_int64(engine):
     got = apply(engine, "ceildiv", a, b)
     want = [-((-int(x)) // int(y)) for x, y in zip(a[: len(got)], b[: len(got)], strict=True)]
     assert got.tolist() == want
+
+
+def _ilog2_cases() -> np.ndarray:
+    """Around every power of two (where float(n) rounds up to it past 2**53), then random."""
+    edges = [2**e + d for e in range(63) for d in (-1, 0, 1) if 1 <= 2**e + d < 2**63]
+    edges.append(2**63 - 1)
+    # the simulator checks the first 64: the top binades, where rounding matters, come first
+    edges.sort(key=lambda n: -n)
+    rand = RNG.integers(1, 2**63 - 1, 300, dtype=np.int64).tolist()
+    rand += [int(x) for x in RNG.integers(1, 2**20, 100)]
+    return np.array(edges + rand, dtype=np.int64)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ilog2_and_iexp2_are_exact(engine):
+    n = _ilog2_cases()
+    got = apply(engine, "ilog2", n)
+    assert got.tolist() == [int(x).bit_length() - 1 for x in n[: len(got)]]
+    k = np.arange(63, dtype=np.int64)
+    got = apply(engine, "iexp2", k)
+    assert got.tolist() == [2 ** int(x) for x in k[: len(got)]]
 
 
 def test_float_divisor_keeps_float_floor_division_on_the_cpu():

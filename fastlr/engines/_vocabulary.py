@@ -77,6 +77,33 @@ def ldexp(x, k):
     return math.ldexp(x, int(min(max(k, -2200), 2200)))
 
 
+def ilog2(n):
+    """``floor(log2(n))`` for an int64 ``n >= 1``: a branch-free bisection on shifts."""
+    n = np.int64(n)
+    e = np.int64(0)
+    t = np.int64(32) if (n >> 32) != 0 else np.int64(0)
+    n = n >> t
+    e += t
+    t = np.int64(16) if (n >> 16) != 0 else np.int64(0)
+    n = n >> t
+    e += t
+    t = np.int64(8) if (n >> 8) != 0 else np.int64(0)
+    n = n >> t
+    e += t
+    t = np.int64(4) if (n >> 4) != 0 else np.int64(0)
+    n = n >> t
+    e += t
+    t = np.int64(2) if (n >> 2) != 0 else np.int64(0)
+    n = n >> t
+    e += t
+    return e + (n >> 1)
+
+
+def iexp2(k):
+    """``2**k`` as int64 (``0 <= k <= 62``)."""
+    return np.int64(1) << np.int64(k)
+
+
 VOCABULARY: dict[str, Any] = {
     "f": lambda x: float(x),
     "where": lambda c, a, b: a if c else b,
@@ -92,6 +119,8 @@ VOCABULARY: dict[str, Any] = {
     "sqrt": lambda x: math.sqrt(x),
     "power": lambda a, b: float(a) ** float(b),
     "ldexp": ldexp,
+    "ilog2": ilog2,
+    "iexp2": iexp2,
     "div": lambda a, b: float(a) / float(b),
     "cos_remaining": cos_remaining,
     "count_less": count_less,
@@ -286,6 +315,14 @@ def vldexp(x, k):
     return x * _pow2(half) * _pow2(k - half)
 
 
+def vilog2(n):
+    """``floor(log2(n))`` for an int64 ``n >= 1``, from the exponent of ``float(n)`` (which may
+    round up to the next power of two: the shift tells)."""
+    n = np.int64(n)
+    e = (_bits(float(n)) >> 52) - 1023
+    return e - np.int64((n >> e) == 0)
+
+
 _I64_TOP = 9223372036854774784.0  # the largest float64 below 2**63
 
 
@@ -318,6 +355,7 @@ VECTOR: dict[str, Any] = {
     "log1p": vlog1p,
     "power": vpower,
     "ldexp": vldexp,
+    "ilog2": vilog2,
 }
 """CPU replacements of :data:`VOCABULARY` entries that vectorize (integer division: see
 :func:`fastlr.engines.numba_cpu` for the type dispatch of ``floordiv``/``ceildiv``)."""

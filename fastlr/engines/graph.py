@@ -147,6 +147,19 @@ class TensorFlowOps:
             y = y * tf.bitcast(bits, _F64)
         return y
 
+    @staticmethod
+    def ilog2(n):
+        n = tf.cast(n, _I64)
+        # float(n) may round up to the next power of two: the shift tells
+        bits = tf.bitcast(tf.cast(n, _F64), _I64)
+        e = tf.bitwise.right_shift(bits, tf.constant(52, _I64)) - 1023
+        return e - tf.cast(tf.equal(tf.bitwise.right_shift(n, e), 0), _I64)
+
+    @staticmethod
+    def iexp2(k):
+        k = tf.cast(k, _I64)
+        return tf.bitwise.left_shift(tf.ones_like(k), k)
+
 
 def as_step(step: Any) -> tf.Tensor:
     """Any step input -> int64 tensor in ``[0, 2**63 - 1]`` of the same shape.

@@ -97,6 +97,40 @@ def _dispatch_division(name: str, exact_int: Any) -> Any:
     return division
 
 
+_UNROLLED = {
+    "count_less": ("c = 0", "c += x > seq[{j}]", "c"),  # the count of boundaries below x
+    "take": ("v = seq[0]", "v = seq[{j}] if x >= {j} else v", "v"),  # a select per value
+}
+"""Straight-line bodies of ``count_less(seq, x)`` and ``take(seq, x)`` over a tuple."""
+
+
+def _dispatch_sequence(name: str) -> Any:
+    """``count_less`` / ``take``: over a short list parameter (a tuple in the kernel, see
+    :func:`fastlr.engines._structure.flat_args`) as straight-line code generated for its length,
+    compares and selects that vectorize (a loop over a tuple indexes it dynamically, which Numba
+    lowers to a switch: scalar code with branches); over an array, the loop and the load."""
+
+    generic = _formula_jit(_vocabulary.VOCABULARY[name])
+
+    def sequence_op(seq, x):  # pragma: no cover - replaced by the overload in compiled code
+        return generic(seq, x)
+
+    def typed(seq, x):
+        from numba.core import types
+
+        if not isinstance(seq, types.BaseTuple):
+            return lambda seq, x: generic(seq, x)
+        first, each, result = _UNROLLED[name]
+        rest = range(len(seq)) if name == "count_less" else range(1, len(seq))
+        lines = [first, *(each.format(j=j) for j in rest), f"return {result}"]
+        scope: dict[str, Any] = {}
+        exec("def op(seq, x):\n    " + "\n    ".join(lines), scope)
+        return scope["op"]
+
+    overload(sequence_op, jit_options=KERNEL_OPTIONS)(typed)
+    return sequence_op
+
+
 @intrinsic
 def _fma(typingctx, a, b, c):
     """LLVM's ``fma`` on float64: ``a * b + c`` with one rounding (always fused, whatever the
@@ -121,6 +155,8 @@ def _cpu_ops() -> types.ModuleType:
     special["div"] = _formula_jit(with_globals(_vocabulary.div_reciprocal, fma=_fma))
     special["floordiv"] = _dispatch_division("floordiv", compiled["floordiv_int"])
     special["ceildiv"] = _dispatch_division("ceildiv", compiled["ceildiv_int"])
+    special["count_less"] = _dispatch_sequence("count_less")
+    special["take"] = _dispatch_sequence("take")
     # The polynomial is the one piece compiled with ``contract``: FMA only makes it more
     # accurate, and it is contracted the same way in every kernel.
     madd = njit(**_POLYNOMIAL_OPTIONS)(_vocabulary.madd)

@@ -95,16 +95,19 @@ def _excess(sh, sl, m1, first, ph, pl):
     return dh2 + (dl2 + dl)
 
 
-ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC = 0, 1, 2
-"""The kinds of cycle :func:`geometric_cycle` handles (see :func:`cycle_kind`)."""
+ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC, DOUBLING_WHOLE = 0, 1, 2, 3
+"""The kinds of cycle :func:`geometric_cycle` handles (see :func:`cycle_kind`); the first two
+have cycles of equal length."""
 
 
 def cycle_kind(first: float, mult: float) -> int:
     """The static cycle kind of ``(first, mult)``: equal whole-step cycles (integer arithmetic),
-    equal real-valued cycles, or growing cycles."""
-    if mult != 1.0:
-        return GEOMETRIC
-    return ARITHMETIC_WHOLE if isinstance(first, int) else ARITHMETIC
+    equal real-valued cycles, whole-step cycles that double (integer arithmetic), or other
+    growing cycles (double-double)."""
+    whole = isinstance(first, int)
+    if mult == 1.0:
+        return ARITHMETIC_WHOLE if whole else ARITHMETIC
+    return DOUBLING_WHOLE if whole and mult == 2.0 else GEOMETRIC
 
 
 def pow2_shift(mult: float) -> int:
@@ -116,9 +119,9 @@ def pow2_shift(mult: float) -> int:
 
 @formula
 def geometric_cycle(step, first, mult, nbits, kind, shift):
-    """``(k, s, length, rest)``: cycle index, position in the cycle, its length and the steps
-    left in it (``length - s``), all float64 (``length`` a loop-invariant scalar for equal
-    cycles, so that dividing by it can use a hoisted reciprocal: ``xp.div``).
+    """``(k, s, scale, rest)``: cycle index, position in the cycle, the cycle's length in units
+    of ``first`` (``mult**k``: the cycle lasts ``first * scale``) and the steps left in it, all
+    float64. Divide by a cycle's length with :func:`cycle_fraction`.
 
     Cycle ``k`` lasts ``first * mult**k`` and starts where cycle ``k - 1`` ends, at
     ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). ``kind`` (static,
@@ -126,6 +129,10 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
 
     * whole-step cycles of equal length: ``k = step // first`` and ``s = step - k * first`` in
       int64, exact at every int64 step;
+    * whole-step cycles that double (``mult == 2``, SGDR's usual ``T_mult``): with
+      ``q = step // first``, cycle ``k`` holds ``q`` in ``[2**k - 1, 2**(k + 1) - 1)``, so
+      ``k = floor(log2(q + 1))``, and ``s`` and ``rest`` follow in int64, exact at every int64
+      step (each rounded once to float64);
     * growing cycles: the step as an exact double-double (:func:`step_parts`); a first guess for
       ``k`` (the closed-form log) corrected by up to two with the exact sign of ``step - start``
       in double-double; ``s`` and ``rest`` from those same exact differences. Exact at every
@@ -139,7 +146,21 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
     if kind == ARITHMETIC_WHOLE:
         kq = xp.floordiv(step, first)
         d = step - kq * first
-        return xp.f(kq), xp.f(d), xp.f(first), xp.f(first - d)
+        return xp.f(kq), xp.f(d), 1.0, xp.f(first - d)
+    if kind == DOUBLING_WHOLE:
+        q = xp.floordiv(step, first)
+        r = step - q * first
+        # k = floor(log2(q + 1)) (q + 1 may overflow): floor(log2(q)) = j, plus one where
+        # q + 1 = 2**(j + 1); done = 2**k - 1, the cycles of `first` before this one
+        j = xp.ilog2(xp.maximum(q, 1))
+        p = xp.iexp2(j)
+        up = q == p + (p - 1)
+        k = xp.where(up, j + 1, j)
+        done = xp.where(up, q, p - 1)
+        # s = step - first * done; rest = first * 2**k - s, both without overflow
+        s = (q - done) * first + r
+        rest = xp.f((done - (q - done)) * first) + xp.f(first - r)
+        return xp.f(k), xp.f(s), xp.ldexp(1.0, k), rest
     sh, sl = step_parts(step)
     if kind == ARITHMETIC:
         k = xp.floor((sh + sl) / first)
@@ -149,7 +170,7 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
         d = d + xp.where(d < 0.0, first, 0.0) - xp.where(d >= first, first, 0.0)
         # Past k = 2**53 the first guess is off by more than one: clamped into the cycle.
         d = xp.minimum(xp.maximum(d, 0.0), first)
-        return k, d, xp.f(first), first - d
+        return k, d, 1.0, first - d
     m1 = mult - 1.0  # exact for 1 < mult <= 2**53
     k = xp.maximum(xp.floor(xp.log1p((sh + sl) * (m1 / first)) / math.log(mult)), 1.0) - 1.0
     if shift:  # mult = 2**shift: its powers are exact
@@ -176,7 +197,20 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
     power = xp.where(up2, p2h, xp.where(up1, p1h, ph))
     length = first * power
     rest = xp.minimum(xp.maximum(-after / m1, 0.0), length)
-    return k, xp.minimum(excess / m1, length), length, rest
+    return k, xp.minimum(excess / m1, length), power, rest
+
+
+@formula
+def cycle_fraction(x, base, k, scale, kind):
+    """``x / (base * scale)`` for ``(k, scale)`` from :func:`geometric_cycle` and a parameter
+    ``base`` (a length in units of the first cycle), correctly rounded: ``base`` is divided by
+    with a hoisted reciprocal (``xp.div``), and where cycles double, ``scale = 2**k`` exactly
+    by an exponent shift; only other growing cycles divide once per step."""
+    if kind <= ARITHMETIC:
+        return xp.div(x, base)
+    if kind == DOUBLING_WHOLE:
+        return xp.ldexp(xp.div(x, base), -k)
+    return x / (xp.f(base) * scale)
 
 
 def pow_bits(first: float, mult: float) -> int:

@@ -35,7 +35,7 @@ class CyclicalLearningRate(Schedule):
         [0.1, 0.55, 1.0, 0.55, 0.1, 0.55, 0.1]
     """
 
-    static = ("mode",)
+    static = ("mode", "symmetric")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class CyclicalLearningRate(Schedule):
             MODES.index(p["mode"]),
             p["gamma"],
             down,
+            down == p["step_size"],
         )
 
     def phases(self) -> dict[str, int]:
@@ -83,11 +84,14 @@ class CyclicalLearningRate(Schedule):
         return {"peak": up, "cycle 2": up + down}
 
     @staticmethod
-    def formula(step, low, high, up, mode, gamma, down):
+    def formula(step, low, high, up, mode, gamma, down, symmetric):
         period = up + down
         cycle = xp.floordiv(step, period)
         r = step - cycle * period
-        x = xp.where(r <= up, xp.div(r, up), xp.div(period - r, down))
+        if symmetric:  # up == down: one division (the same values)
+            x = xp.div(xp.minimum(r, period - r), up)
+        else:
+            x = xp.where(r <= up, xp.div(r, up), xp.div(period - r, down))
         if mode == 0:
             scale = 1.0
         elif mode == 1:

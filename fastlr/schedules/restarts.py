@@ -8,7 +8,7 @@ from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
 from fastlr.schedules._curves import (
-    GEOMETRIC,
+    cycle_fraction,
     cycle_kind,
     geometric_cycle,
     pow2_shift,
@@ -35,8 +35,9 @@ class CosineDecayRestarts(Schedule):
     Keras computes the cycle index in float32 and is wrong past 2**24 steps (at step 2**24 + 1
     with ``first_decay_steps=2, t_mul=1`` it returns 1.0; this returns 0.5). Here the cycle index
     and the position in the cycle are exact at every int64 step: int64 arithmetic for cycles of
-    equal whole-step length, double-double arithmetic against the cycle starts for growing
-    cycles (exact where the starts are integers, within 2**-42 steps of real-valued ones). The
+    equal whole-step length and for whole-step cycles that double (``t_mul=2``, the default),
+    double-double arithmetic against the cycle starts for other growing cycles (exact where the
+    starts are integers, within 2**-42 steps of real-valued ones). The
     one limit: equal cycles of a fractional length (a float ``first_decay_steps``, ``t_mul=1``)
     are exact while ``step / first_decay_steps < 2**53``; past that the values stay inside
     their range but the position in the cycle is not exact.
@@ -111,8 +112,8 @@ class CosineDecayRestarts(Schedule):
         shift,
         decays,
     ):
-        k, _, length, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits, kind, shift)
-        remaining = rest / length if kind == GEOMETRIC else xp.div(rest, length)
+        k, _, scale, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits, kind, shift)
+        remaining = cycle_fraction(rest, first_decay_steps, k, scale, kind)
         cosine = xp.cos_remaining(remaining)
         if decays:  # m_mul < 1 (static: with m_mul == 1 no power is computed)
             cosine = xp.power(m_mul, k) * cosine
@@ -208,19 +209,18 @@ class WarmupCosineRestarts(Schedule):
         shift,
         decays,
     ):
-        k, s, length, rest = geometric_cycle(
-            step, first_cycle_steps, cycle_mult, nbits, kind, shift
-        )
-        if scale_warmup:
-            warm = warmup_steps * (length / first_cycle_steps)
-            # The decay's length without cancellation (length - warm loses an ulp of length).
-            decay = (first_cycle_steps - warmup_steps) * (length / first_cycle_steps)
+        k, s, scale, rest = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits, kind, shift)
+        if scale_warmup:  # warmup and decay both scale with the cycle
+            warm = warmup_steps * scale
+            rising = cycle_fraction(s, xp.maximum(warmup_steps, 1), k, scale, kind)
+            # the decay's length without cancellation (length - warm loses an ulp of length)
+            falling = cycle_fraction(rest, first_cycle_steps - warmup_steps, k, scale, kind)
         else:
-            warm = xp.f(warmup_steps) + 0.0 * length
-            decay = length - warmup_steps
+            warm = xp.f(warmup_steps) + 0.0 * scale
+            rising = xp.div(s, xp.maximum(warmup_steps, 1))
+            falling = rest / (first_cycle_steps * scale - warmup_steps)
+        falling = xp.cos_remaining(falling)
         amplitude = max_lr - min_lr
         if decays:  # gamma < 1 (static)
             amplitude = amplitude * xp.power(gamma, k)
-        rising = s / xp.maximum(warm, 1e-300)
-        falling = xp.cos_remaining(rest / decay)
         return min_lr + amplitude * xp.where(s < warm, rising, falling)

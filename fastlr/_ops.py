@@ -18,7 +18,9 @@ with :func:`formula` are re-bound recursively, so shared curve pieces are writte
 
 from __future__ import annotations
 
+import itertools
 import math
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -67,6 +69,7 @@ def formula(fn: Callable) -> Callable:
 
 
 _BOUND: dict[tuple[Any, int], Callable] = {}
+_BINDINGS = itertools.count()
 
 
 def bind(fn: Callable, ops: Any, wrap: Callable[[Callable], Callable] | None = None) -> Callable:
@@ -81,7 +84,19 @@ def bind(fn: Callable, ops: Any, wrap: Callable[[Callable], Callable] | None = N
     hit = _BOUND.get(key)
     if hit is not None:
         return hit
-    scope = dict(fn.__globals__)
+    if getattr(ops, "module_per_binding", False):
+        # The clone's globals are the namespace of a module of its own, registered in
+        # sys.modules: tracers that find a function's globals by importing its module by name
+        # (torch.compile's guards do) then see this binding, not the formula's source module.
+        # Not for Numba: its disk cache re-imports a function's module in a fresh process.
+        source = fn.__module__.replace(".", "_")
+        module = types.ModuleType(f"fastlr_bound_{ops.name}_{next(_BINDINGS)}_{source}")
+        scope = module.__dict__
+        skip = ("__name__", "__spec__")
+        scope.update({k: v for k, v in fn.__globals__.items() if k not in skip})
+        sys.modules[module.__name__] = module
+    else:
+        scope = dict(fn.__globals__)
     scope["xp"] = ops
     for name in fn.__code__.co_names:
         helper = scope.get(name)

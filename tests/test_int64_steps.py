@@ -80,6 +80,24 @@ def _engine(engine: str, schedule) -> np.ndarray:
         if engine == "tf_xla":
             call = tf.function(call, jit_compile=True)
         return call(tf.constant(steps)).numpy()
+    if engine in ("jax", "jax_jit"):
+        import jax
+
+        from fastlr.engines import jax_ops
+
+        def call(s):
+            return jax_ops.call(schedule, s, "float64")
+
+        if engine == "jax_jit":
+            call = jax.jit(call)
+        with jax.enable_x64(True):
+            return np.asarray(call(steps))
+    if engine == "torch":
+        import torch
+
+        from fastlr.engines import torch_ops
+
+        return torch_ops.call(schedule, torch.from_numpy(steps), torch.float64).numpy()
     if engine == "numba_array":
         return fastlr.evaluate(schedule, steps, dtype="float64")
     if engine == "numba_range":  # the range kernel, on short runs of consecutive steps
@@ -90,7 +108,10 @@ def _engine(engine: str, schedule) -> np.ndarray:
     raise AssertionError(engine)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "tf_graph", "tf_xla", "numba_array", "numba_range"])
+@pytest.mark.parametrize(
+    "engine",
+    ["numpy", "tf_graph", "tf_xla", "jax", "jax_jit", "torch", "numba_array", "numba_range"],
+)
 @pytest.mark.parametrize("case", sorted(CYCLIC))
 def test_cyclic_family_exact_near_2_62(case, engine):
     schedule = CYCLIC[case]

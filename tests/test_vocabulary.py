@@ -34,6 +34,18 @@ def _tf_ops():
     return TensorFlowOps
 
 
+def _jax_ops():
+    from fastlr.engines.jax_ops import JaxOps
+
+    return JaxOps
+
+
+def _torch_ops():
+    from fastlr.engines.torch_ops import TorchOps
+
+    return TorchOps
+
+
 def _cpu_ops():
     from fastlr.engines import numba_cpu
 
@@ -52,6 +64,8 @@ def test_every_engine_provides_exactly_the_vocabulary():
     tf_ops = _tf_ops()
     assert {n for n in dir(tf_ops) if not n.startswith("_") and n != "name"} == want
     assert _names(_cpu_ops()) == want
+    assert _names(_jax_ops()) == want
+    assert _names(_torch_ops()) == want
     assert _names(_cuda_ops()) == want
 
 
@@ -118,6 +132,16 @@ def apply(engine: str, name: str, *args):
 
         tensors = [tf.constant(a) for a in args]
         return np.asarray(getattr(_tf_ops(), name)(*tensors).numpy(), dtype=out_dtype)
+    if engine == "jax":
+        import jax
+
+        with jax.enable_x64(True):
+            return np.asarray(getattr(_jax_ops(), name)(*args), dtype=out_dtype)
+    if engine == "torch":
+        import torch
+
+        tensors = [torch.from_numpy(a) for a in args]
+        return np.asarray(getattr(_torch_ops(), name)(*tensors).numpy(), dtype=out_dtype)
     if engine == "numba":
         out = np.empty(len(args[0]), dtype=out_dtype)
         _numba_map(getattr(_cpu_ops(), name), len(args), out_dtype)(*args, out)
@@ -127,9 +151,10 @@ def apply(engine: str, name: str, *args):
     raise AssertionError(engine)
 
 
-ENGINES = ("numpy", "tensorflow", "numba", "cuda")
-TF_ULPS = 2.0
-"""TensorFlow's own exp/log/log1p (Eigen's vector versions) are within 2 float64 ulps, not 1."""
+ENGINES = ("numpy", "tensorflow", "jax", "torch", "numba", "cuda")
+LIBRARY_ULPS = {"tensorflow": 2.0, "jax": 2.0}
+"""TensorFlow's and XLA's own exp/log/log1p (Eigen's and XLA's vector versions) are within 2
+float64 ulps, not 1 (JAX's log1p is fastlr's, from XLA's log: XLA's own is off by ~100)."""
 
 
 def ulps(got, exact) -> np.ndarray:
@@ -181,7 +206,7 @@ def test_elementary_function_within_one_ulp(engine, name, xs, exact):
         ]
     )
     err = ulps(got[normal], [w for w, n in zip(want, normal, strict=True) if n])
-    bound = TF_ULPS if engine == "tensorflow" else 1.0
+    bound = LIBRARY_ULPS.get(engine, 1.0)
     assert err.max() <= bound, (name, engine, float(err.max()), xs[normal][int(np.argmax(err))])
 
 

@@ -138,10 +138,12 @@ class Schedule(_Root):
 
     # -- evaluation -----------------------------------------------------------------------------
     def __call__(self, step: Any) -> Any:
-        """Evaluate in the TensorFlow graph: float32 tensor of ``step``'s shape (XLA-safe)."""
-        from fastlr.engines import graph
+        """Evaluate as a Keras schedule: a float32 tensor of ``step``'s shape, of the step's
+        framework (a TensorFlow, JAX or PyTorch tensor), else of the active Keras backend;
+        compilable there (``tf.function``/XLA, ``jax.jit``). See :mod:`fastlr.engines.backends`."""
+        from fastlr.engines import backends
 
-        return graph.call(self, step)
+        return backends.call(self, step)
 
     def evaluate(
         self,

@@ -1,0 +1,189 @@
+"""Run fastlr schedules in Keras training on the backend named by ``KERAS_BACKEND``; print JSON.
+
+Run by ``tests/test_backends.py`` in a fresh process per backend (Keras picks its backend once per
+process). Each check returns what it saw; the test compares it with what fastlr promises.
+
+The probe model has one weight ``w`` (a bias-free ``Dense(1)`` on the input 1.0) and the loss
+``|w - y|`` with ``y`` far below, so the gradient is exactly 1 and plain SGD moves ``w`` by minus
+that step's learning rate, rounded to float32: the weight after each step tells the learning rate
+the compiled train step applied, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+import fastlr
+
+STEPS = 12
+
+
+def schedules() -> dict[str, fastlr.Schedule]:
+    """Plain schedules over the vocabulary's corners, and a composite."""
+    return {
+        "WarmupCosineDecay": fastlr.WarmupCosineDecay(0.1, STEPS, warmup_steps=3, min_lr=1e-3),
+        "CosineDecayRestarts": fastlr.CosineDecayRestarts(0.1, 2),  # doubling cycles: int64 bits
+        "WarmupCosineRestarts x1.5": fastlr.WarmupCosineRestarts(
+            0.1, 3, cycle_mult=1.5, warmup_steps=1, gamma=0.5
+        ),
+        "PiecewiseConstantDecay": fastlr.PiecewiseConstantDecay([3, 7], [0.1, 0.05, 0.01]),
+        "CyclicalLearningRate": fastlr.CyclicalLearningRate(
+            0.01, 0.1, step_size=2, mode="triangular2"
+        ),
+        "ExponentialDecay": fastlr.ExponentialDecay(0.1, 5, 0.5),
+        "PolynomialDecay cycle": fastlr.PolynomialDecay(0.1, 5, power=0.5, cycle=True),
+        "Sequential": fastlr.Sequential(
+            [fastlr.Warmup(fastlr.CosineDecay(0.1, 6), 3), fastlr.Constant(0.02)], [9]
+        ),
+    }
+
+
+def expected_weights(schedule, steps: int) -> list[float]:
+    """The probe weight after each step: ``w <- float32(w - lr_t)`` from 0."""
+    lrs = fastlr.evaluate(schedule, steps)
+    w = np.float32(0.0)
+    out = []
+    for lr in lrs:
+        w = np.float32(w - lr)
+        out.append(float(w))
+    return out
+
+
+def probe_model(keras, optimizer, jit_compile):
+    inputs = keras.Input((1,))
+    outputs = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=optimizer,
+        loss="mean_absolute_error",  # y far below w: the gradient is exactly 1
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+X = np.ones((1, 1), np.float32)
+Y = np.full((1, 1), -1000.0, np.float32)
+
+
+def fit_weights(keras, optimizer, jit_compile, steps: int) -> list[float]:
+    """Train the probe model ``steps`` steps (one per epoch); the weight after each."""
+    model = probe_model(keras, optimizer, jit_compile)
+    seen: list[float] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(float(self.model.get_weights()[0].reshape(-1)[0]))
+
+    model.fit(X, Y, epochs=steps, verbose=0, callbacks=[Record()])
+    return seen
+
+
+def check_call(keras) -> dict:
+    s = fastlr.WarmupCosineDecay(0.1, 100, warmup_steps=10)
+    y = s(np.arange(4).reshape(2, 2))
+    return {
+        "type": f"{type(y).__module__}.{type(y).__name__}",
+        "dtype": str(keras.ops.convert_to_numpy(y).dtype),
+        "shape": list(keras.ops.shape(y)),
+        "values": keras.ops.convert_to_numpy(y).tolist(),
+        "want": fastlr.evaluate(s, [0, 1, 2, 3]).reshape(2, 2).tolist(),
+    }
+
+
+TORCH_COMPILED = ("CosineDecayRestarts", "Sequential")
+"""Under ``torch.compile`` (``jit_compile=True`` on PyTorch) each new model compiles its train
+step for ~10 s here: two schedules (int64 bit operations, a composite) keep the run short."""
+
+
+def check_fit(keras, jit_compile) -> dict:
+    out = {}
+    compiled_torch = jit_compile is True and keras.backend.backend() == "torch"
+    for name, s in schedules().items():
+        if compiled_torch:
+            if name not in TORCH_COMPILED:
+                continue
+            import torch
+
+            torch._dynamo.reset()  # a fresh cache per model (else the recompile limit is hit)
+        got = fit_weights(keras, keras.optimizers.SGD(learning_rate=s), jit_compile, STEPS)
+        out[name] = {"got": got, "want": expected_weights(s, STEPS)}
+    return out
+
+
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Lion", "Adafactor")
+
+
+def check_optimizers(keras) -> dict:
+    """Each optimizer trains 3 steps with a schedule; its learning rate is then the schedule's."""
+    out = {}
+    for name in OPTIMIZERS:
+        s = fastlr.WarmupCosineDecay(0.1, 10, warmup_steps=2)
+        opt = getattr(keras.optimizers, name)(learning_rate=s)
+        weights = fit_weights(keras, opt, "auto", 3)
+        lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
+        out[name] = {
+            "finite": bool(np.all(np.isfinite(weights))) and weights[-1] != 0.0,
+            "lr": lr,
+            "want": float(fastlr.evaluate(s, [3])[0]),
+        }
+    return out
+
+
+def check_save_load(keras) -> dict:
+    s = fastlr.Sequential(
+        [fastlr.Warmup(fastlr.CosineDecay(0.1, 6), 3), fastlr.Constant(0.02)], [9]
+    )
+    model = probe_model(keras, keras.optimizers.SGD(learning_rate=s), "auto")
+    model.fit(X, Y, epochs=2, verbose=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "probe.keras")
+        model.save(path)
+        loaded = keras.models.load_model(path, compile=True)
+    lr = loaded.optimizer._learning_rate
+    return {
+        "class": type(lr).__name__,
+        "same_config": lr.get_config() == s.get_config(),
+        "iterations": int(keras.ops.convert_to_numpy(loaded.optimizer.iterations)),
+    }
+
+
+CHECKS = {
+    "call": check_call,
+    "fit_default": lambda keras: check_fit(keras, "auto"),
+    "fit_jit": lambda keras: check_fit(keras, True),
+    "optimizers": check_optimizers,
+    "save_load": check_save_load,
+}
+
+
+def main(names: list[str]) -> None:
+    import keras
+
+    report: dict = {"backend": keras.backend.backend(), "checks": {}}
+    for name in names or list(CHECKS):
+        if name != "call" and "tensorflow_imported" not in report:
+            # after import fastlr, import keras and a call (Keras itself may import TF later,
+            # e.g. to save a file, wherever TensorFlow is installed)
+            report["tensorflow_imported"] = "tensorflow" in sys.modules
+        try:
+            report["checks"][name] = {"ok": True, "result": CHECKS[name](keras)}
+        except Exception as e:  # reported to the test, which shows it
+            report["checks"][name] = {
+                "ok": False,
+                "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()[-3000:],
+            }
+    report.setdefault("tensorflow_imported", "tensorflow" in sys.modules)
+    print("PROBE-JSON " + json.dumps(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,101 @@
+"""fastlr schedules on every Keras 3 backend: TensorFlow, JAX and PyTorch.
+
+Keras picks its backend once per process, so each backend runs ``tests/backend_probe.py`` in a
+fresh process (``KERAS_BACKEND=...``); the probe trains a one-weight model whose weight after each
+step tells the learning rate the compiled train step applied, bit for bit (see the probe's doc).
+The backend engines' values are also compared with the NumPy reference over every example
+schedule, in this process (JAX and PyTorch ops need no Keras backend).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from backend_probe import OPTIMIZERS, TORCH_COMPILED, schedules
+
+BACKENDS = ("tensorflow", "jax", "torch")
+PROBE = Path(__file__).with_name("backend_probe.py")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def probe(request, tmp_path_factory) -> dict:
+    """The probe's report for one backend (one fresh process per backend)."""
+    backend = request.param
+    pytest.importorskip(backend if backend != "tensorflow" else "tensorflow")
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        NUMBA_CACHE_DIR=str(tmp_path_factory.mktemp("numba")),
+        PYTHONPATH=os.pathsep.join([str(PROBE.parents[1]), os.environ.get("PYTHONPATH", "")]),
+    )
+    run = subprocess.run(
+        [sys.executable, str(PROBE)], env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith("PROBE-JSON ")]
+    assert run.returncode == 0 and lines, run.stderr[-4000:]
+    report = json.loads(lines[-1][len("PROBE-JSON ") :])
+    assert report["backend"] == backend
+    return report
+
+
+def _result(report: dict, check: str):
+    entry = report["checks"][check]
+    assert entry["ok"], f"{report['backend']} {check}: {entry['error']}\n{entry['traceback']}"
+    return entry["result"]
+
+
+def test_a_call_returns_the_backends_float32_tensor(probe):
+    got = _result(probe, "call")
+    native = {"tensorflow": "EagerTensor", "jax": "ArrayImpl", "torch": "Tensor"}
+    assert got["type"].endswith(native[probe["backend"]]), got["type"]
+    assert got["dtype"] == "float32" and got["shape"] == [2, 2]
+    assert got["values"] == got["want"]
+
+
+@pytest.mark.parametrize("check", ["fit_default", "fit_jit"])
+def test_the_compiled_train_step_applies_the_schedule_bit_for_bit(probe, check):
+    got = _result(probe, check)
+    compiled_torch = probe["backend"] == "torch" and check == "fit_jit"
+    assert set(got) == set(TORCH_COMPILED if compiled_torch else schedules())
+    for name, row in got.items():
+        assert row["got"] == row["want"], (probe["backend"], check, name)
+
+
+def test_every_optimizer_takes_a_schedule(probe):
+    got = _result(probe, "optimizers")
+    assert set(got) == set(OPTIMIZERS)
+    for name, row in got.items():
+        assert row["finite"], (probe["backend"], name)
+        assert np.float32(row["lr"]) == np.float32(row["want"]), (probe["backend"], name)
+
+
+def test_save_and_load_without_custom_objects(probe):
+    got = _result(probe, "save_load")
+    assert got == {"class": "Sequential", "same_config": True, "iterations": 2}
+
+
+def test_other_backends_do_not_import_tensorflow(probe):
+    if probe["backend"] != "tensorflow":
+        assert not probe["tensorflow_imported"]
+
+
+def test_a_backend_fastlr_does_not_run_on_is_named_at_the_first_call(tmp_path):
+    code = (
+        "import fastlr, keras\n"
+        "try:\n"
+        "    fastlr.Constant(0.1)(3)\n"
+        "except ValueError as e:\n"
+        "    print('ERROR', e)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="numpy", TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("ERROR"))
+    assert "the active Keras backend is 'numpy'" in line and "KERAS_BACKEND" in line

@@ -14,13 +14,27 @@ was.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from fastlr.schedules import Schedule
+
+
+def _tensorflow(what: str):
+    """TensorFlow, for the plateau state (TF variables); a clear error on other backends."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise NotImplementedError(
+            f"{what} keeps its state in TensorFlow variables and runs on Keras's TensorFlow "
+            f"backend only for now; the active backend is {backend!r}. With a float learning "
+            "rate, fastlr.ReduceLROnPlateau is Keras's own callback and works on every backend."
+        )
+    import tensorflow as tf
+
+    return tf
 
 
 def _effective_lr(base, scale, min_lr, maximum, minimum):
@@ -48,6 +62,7 @@ class PlateauState(keras.layers.Layer):
     """
 
     def __init__(self, scale=1.0, best=None, wait=0, cooldown_counter=0, changes=None, **kwargs):
+        tf = _tensorflow("The plateau state")
         super().__init__(dtype="float32", **kwargs)
         best = float("nan") if best is None else float(best)
         self.scale = self._scalar("lr_scale", "float32", float(scale))
@@ -131,6 +146,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         return [[int(i), float(s)] for i, s in self.state.changes.numpy()[1:]]
 
     def __call__(self, step):
+        import tensorflow as tf  # the state is TF variables: a TensorFlow backend (see above)
+
         base = tf.cast(self.schedule(step), tf.float32)
         min_lr = tf.constant(self.min_lr, tf.float32)
         scale = tf.cast(tf.convert_to_tensor(self.scale), tf.float32)
@@ -138,6 +155,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def reduce(self, factor: float, iteration: int) -> float:
         """Multiply the scale by ``factor`` from ``iteration`` on; returns the new scale."""
+        import tensorflow as tf
+
         new = float(self.scale.numpy()) * factor
         self.scale.assign(new)
         row = tf.constant([[float(iteration), new]], tf.float64)
@@ -279,6 +298,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         if not isinstance(lr, ScaledLearningRate):
             if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
                 return None
+            tf = _tensorflow("fastlr.ReduceLROnPlateau with a schedule")
             strategy = (
                 getattr(self.model, "distribute_strategy", None) or tf.distribute.get_strategy()
             )
@@ -301,7 +321,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             self._restore_state(lr)
             return
         lr = _lr_owner(self.model.optimizer)._learning_rate
-        if callable(lr) and not isinstance(lr, (tf.Variable, keras.Variable)):
+        tf = sys.modules.get("tensorflow")
+        variables = (keras.Variable,) if tf is None else (tf.Variable, keras.Variable)
+        if callable(lr) and not isinstance(lr, variables):
             raise TypeError(
                 "fastlr.ReduceLROnPlateau cannot scale a learning rate that is a plain callable "
                 f"({lr!r}); use a float or a keras LearningRateSchedule (e.g. a fastlr schedule)."

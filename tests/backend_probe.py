@@ -155,12 +155,75 @@ def check_save_load(keras) -> dict:
     }
 
 
+def check_logger_and_history(keras) -> dict:
+    """``LearningRateLogger`` logs the LR at each epoch end; ``learning_rate_history`` after."""
+    s = fastlr.WarmupCosineDecay(0.1, STEPS, warmup_steps=3, min_lr=1e-3)
+    model = probe_model(keras, keras.optimizers.SGD(learning_rate=s), "auto")
+    history = model.fit(X, Y, epochs=4, verbose=0, callbacks=[fastlr.LearningRateLogger()])
+    return {
+        "logged": [float(x) for x in history.history["learning_rate"]],
+        "want_logged": fastlr.evaluate(s, [1, 2, 3, 4]).tolist(),
+        "history": fastlr.learning_rate_history(model).tolist(),
+        "want_history": fastlr.evaluate(s, 4).tolist(),
+    }
+
+
+def check_plateau(keras) -> dict:
+    """Plateau reduction of a schedule: the LR the compiled step applied, or the error."""
+    s = fastlr.Constant(0.1)
+    model = probe_model(keras, keras.optimizers.SGD(learning_rate=s), "auto")
+    seen: list[float] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(float(self.model.get_weights()[0].reshape(-1)[0]))
+
+    # the loss never improves by min_delta: a reduction after every `patience` epochs
+    plateau = fastlr.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    try:
+        model.fit(X, Y, epochs=4, verbose=0, callbacks=[plateau, Record()])
+    except NotImplementedError as e:
+        return {"error": str(e)}
+    return {"weights": seen}
+
+
+def check_find_lr(keras) -> dict:
+    """The range test runs through the compiled step and restores the weights bit for bit."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], np.float32)).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    result = fastlr.find_lr(model, x, y, batch_size=16, num_steps=20)
+    after = model.get_weights()
+    return {
+        "steps": len(result.learning_rates),
+        "suggestion": float(result.suggestion),
+        "restored": all(np.array_equal(a, b) for a, b in zip(before, after, strict=True)),
+        "iterations_restored": iterations
+        == int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+    }
+
+
+def check_dry_run(keras) -> dict:
+    # a warmup longer than the planned run: one problem
+    report = fastlr.dry_run(fastlr.WarmupCosineDecay(0.1, 1000, warmup_steps=200), 100)
+    return {"ok": report.ok, "problems": len(report.problems)}
+
+
 CHECKS = {
     "call": check_call,
     "fit_default": lambda keras: check_fit(keras, "auto"),
     "fit_jit": lambda keras: check_fit(keras, True),
     "optimizers": check_optimizers,
     "save_load": check_save_load,
+    "logger_history": check_logger_and_history,
+    "plateau": check_plateau,
+    "find_lr": check_find_lr,
+    "dry_run": check_dry_run,
 }
 
 

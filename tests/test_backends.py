@@ -81,6 +81,36 @@ def test_save_and_load_without_custom_objects(probe):
     assert got == {"class": "Sequential", "same_config": True, "iterations": 2}
 
 
+def test_logger_and_history_give_the_applied_learning_rates(probe):
+    got = _result(probe, "logger_history")
+    assert got["logged"] == got["want_logged"]
+    assert got["history"] == got["want_history"]
+
+
+def test_plateau_reduces_a_schedule_on_tensorflow_and_says_why_not_elsewhere(probe):
+    got = _result(probe, "plateau")
+    if probe["backend"] == "tensorflow":
+        # patience 1, no improvement ever: the LR halves after every epoch from the second on
+        w, want = np.float32(0.0), []
+        for lr in (0.1, 0.1, 0.05, 0.025):
+            w = np.float32(w - np.float32(lr))
+            want.append(float(w))
+        assert got == {"weights": want}
+    else:  # not yet: its state lives in TensorFlow variables
+        assert f"the active backend is '{probe['backend']}'" in got["error"]
+
+
+def test_find_lr_runs_and_restores_the_model(probe):
+    got = _result(probe, "find_lr")
+    assert got["steps"] == 20 and got["suggestion"] > 0
+    assert got["restored"] and got["iterations_restored"]
+
+
+def test_dry_run_reports_the_problem(probe):
+    got = _result(probe, "dry_run")  # phases past the run's end
+    assert not got["ok"] and got["problems"] >= 1
+
+
 def test_other_backends_do_not_import_tensorflow(probe):
     if probe["backend"] != "tensorflow":
         assert not probe["tensorflow_imported"]

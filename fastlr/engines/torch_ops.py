@@ -45,6 +45,14 @@ def _pair(a, b):
     return _tensor(a, b), _tensor(b, a)
 
 
+def _unified(a, b):
+    """``a, b`` as tensors of one dtype (float64 where they differ)."""
+    a, b = _pair(a, b)
+    if a.dtype != b.dtype:
+        a, b = a.to(_F64), b.to(_F64)
+    return a, b
+
+
 def _pow2(k):
     """``2.0**k`` for an int64 ``k`` in ``[-1022, 1023]``, from exponent bits (exact)."""
     return torch.bitwise_left_shift(k + 1023, 52).view(_F64)
@@ -59,24 +67,16 @@ class TorchOps:
 
     @staticmethod
     def where(c, a, b):
-        a, b = _pair(a, b)
-        if a.dtype != b.dtype:
-            a, b = a.to(_F64), b.to(_F64)
+        a, b = _unified(a, b)
         return torch.where(_tensor(c, a), a, b)
 
     @staticmethod
     def minimum(a, b):
-        a, b = _pair(a, b)
-        if a.dtype != b.dtype:
-            a, b = a.to(_F64), b.to(_F64)
-        return torch.minimum(a, b)
+        return torch.minimum(*_unified(a, b))
 
     @staticmethod
     def maximum(a, b):
-        a, b = _pair(a, b)
-        if a.dtype != b.dtype:
-            a, b = a.to(_F64), b.to(_F64)
-        return torch.maximum(a, b)
+        return torch.maximum(*_unified(a, b))
 
     @staticmethod
     def floor(x):

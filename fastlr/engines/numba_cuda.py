@@ -293,6 +293,9 @@ def _launch(kernel: Any, n: int, *args: Any) -> None:
     blocks, threads = _grid(n)
     with _no_contraction(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Grid size .* under-utilization")
+        # In the simulator int64 arithmetic runs on NumPy scalars, which warn where compiled
+        # code wraps silently (a formula may let a product wrap when a difference does not)
+        warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning)
         kernel[blocks, threads](*args)
 
 

@@ -51,14 +51,15 @@ VOCABULARY: dict[str, str] = {
 }
 """The whole vocabulary formulas may use, with the meaning every engine must give each name.
 
-Every engine (NumPy here, TensorFlow in :mod:`fastlr.engines.graph`, Numba CPU and CUDA in
+Every engine (NumPy here, TensorFlow in :mod:`fastlr.engines.graph`, JAX and PyTorch in
+:mod:`fastlr.engines.jax_ops` / :mod:`fastlr.engines.torch_ops`, Numba CPU and CUDA in
 :mod:`fastlr.engines.numba_cpu` / :mod:`fastlr.engines.numba_cuda`) provides exactly these names;
 a test checks it. Accuracy bounds are those of the weakest engine, measured in
 ``tests/test_vocabulary.py``: the CPU's branch-free ``exp``/``log``/``log1p`` are within 1 ulp
 and its ``power`` within ``1 + |b log a| / 32`` ulps (:mod:`fastlr.engines._vocabulary`);
-TensorFlow's own ``exp``/``log``/``log1p`` are within 2 ulps and its ``pow`` within
-``1 + |b log a|`` (and it flushes subnormals to zero); NumPy and CUDA use libm. All are far
-below float32's ulp, which is what the graph path returns.
+TensorFlow's and XLA's (JAX's) own ``exp``/``log``/``log1p`` are within 2 ulps and TensorFlow's
+``pow`` within ``1 + |b log a|`` (and it flushes subnormals to zero); NumPy, PyTorch and CUDA use
+libm. All are far below float32's ulp, which is what the Keras path returns.
 """
 
 

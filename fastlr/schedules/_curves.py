@@ -203,7 +203,8 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
 @formula
 def cycle_fraction(x, base, k, scale, kind):
     """``x / (base * scale)`` for ``(k, scale)`` from :func:`geometric_cycle` and a parameter
-    ``base`` (a length in units of the first cycle), correctly rounded: ``base`` is divided by
+    ``base`` (a length in the first cycle, which cycle ``k`` scales by ``scale``), correctly
+    rounded: ``base`` is divided by
     with a hoisted reciprocal (``xp.div``), and where cycles double, ``scale = 2**k`` exactly
     by an exponent shift; only other growing cycles divide once per step."""
     if kind <= ARITHMETIC:

@@ -62,7 +62,7 @@ class PlateauState(keras.layers.Layer):
     """
 
     def __init__(self, scale=1.0, best=None, wait=0, cooldown_counter=0, changes=None, **kwargs):
-        tf = _tensorflow("The plateau state")
+        tf = _tensorflow("fastlr.ScaledLearningRate (the plateau callback's state)")
         super().__init__(dtype="float32", **kwargs)
         best = float("nan") if best is None else float(best)
         self.scale = self._scalar("lr_scale", "float32", float(scale))

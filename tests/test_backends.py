@@ -3,8 +3,8 @@
 Keras picks its backend once per process, so each backend runs ``tests/backend_probe.py`` in a
 fresh process (``KERAS_BACKEND=...``); the probe trains a one-weight model whose weight after each
 step tells the learning rate the compiled train step applied, bit for bit (see the probe's doc).
-The backend engines' values are also compared with the NumPy reference over every example
-schedule, in this process (JAX and PyTorch ops need no Keras backend).
+The JAX and PyTorch engines' values themselves are checked where every engine's are:
+``tests/test_vocabulary.py``, ``tests/test_int64_steps.py`` and ``tests/test_reference.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ PROBE = Path(__file__).with_name("backend_probe.py")
 def probe(request, tmp_path_factory) -> dict:
     """The probe's report for one backend (one fresh process per backend)."""
     backend = request.param
-    pytest.importorskip(backend if backend != "tensorflow" else "tensorflow")
     env = dict(
         os.environ,
         KERAS_BACKEND=backend,
@@ -112,8 +111,9 @@ def test_dry_run_reports_the_problem(probe):
 
 
 def test_other_backends_do_not_import_tensorflow(probe):
-    if probe["backend"] != "tensorflow":
-        assert not probe["tensorflow_imported"]
+    # measured after `import fastlr`, `import keras` and a schedule call (on TensorFlow the
+    # same probe must see it imported: the check itself works)
+    assert probe["tensorflow_imported"] == (probe["backend"] == "tensorflow")
 
 
 def test_a_backend_fastlr_does_not_run_on_is_named_at_the_first_call(tmp_path):

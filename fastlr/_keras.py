@@ -38,13 +38,9 @@ def attach() -> None:
         _attached = True
         for cls in list(_base.REGISTRY.values()):
             register_if_attached(cls)
-        # The plateau wrapper (a stateful Keras schedule) registers itself on import. It holds
-        # its state in TensorFlow variables, so on other backends it loads when first used
-        # (importing it here would import TensorFlow under JAX or PyTorch).
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import fastlr.callbacks  # noqa: F401
+        # The plateau wrapper (a stateful Keras schedule, not in the registry) registers itself
+        # on import, so that a saved model that uses it loads after `import fastlr`.
+        import fastlr.callbacks  # noqa: F401
 
 
 def register_if_attached(cls: type) -> None:

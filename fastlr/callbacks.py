@@ -5,15 +5,16 @@ it) except for the one step Keras cannot do with a schedule: reducing the LR. Fo
 optimizer's learning rate becomes ``ScaledLearningRate(schedule)``: ``schedule(step) * scale``,
 where ``scale`` (and the plateau state: best, wait, cooldown, the change log) live in variables.
 The compiled train step reads the variable, so a reduction needs no retrace and no eager mode and
-is visible under XLA and ``tf.distribute``. The state is saved wherever training state is saved:
-in the optimizer's config (``model.save`` / ``load_model``) and, through a small Keras layer that
-holds the variables and that the callback attaches to the optimizer, in weight files
-(``save_weights``, ``BackupAndRestore``) and ``tf.train.Checkpoint``; training resumes where it
-was.
+is visible under XLA, ``jax.jit``, ``torch.compile`` and ``tf.distribute``, on every Keras backend.
+The state is saved wherever training state is saved: in the optimizer's config (``model.save`` /
+``load_model``) and, through a small Keras layer that holds the variables and that the callback
+attaches to the optimizer, in weight files (``save_weights``, ``BackupAndRestore``) and, on
+TensorFlow, ``tf.train.Checkpoint``; training resumes where it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -23,24 +24,22 @@ import numpy as np
 from fastlr.schedules import Schedule
 
 
-def _tensorflow(what: str):
-    """TensorFlow, for the plateau state (TF variables); a clear error on other backends."""
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise NotImplementedError(
-            f"{what} keeps its state in TensorFlow variables and runs on Keras's TensorFlow "
-            f"backend only for now; the active backend is {backend!r}. With a float learning "
-            "rate, fastlr.ReduceLROnPlateau is Keras's own callback and works on every backend."
-        )
-    import tensorflow as tf
-
-    return tf
-
-
 def _effective_lr(base, scale, min_lr, maximum, minimum):
-    """The plateau rule, written once for the graph (tf) and the history (NumPy): a reduction
-    never takes the LR below ``min_lr`` and never lifts a schedule already below it."""
+    """The plateau rule, written once for the compiled step (``keras.ops``) and the history
+    (NumPy): a reduction never takes the LR below ``min_lr`` and never lifts a schedule already
+    below it."""
     return maximum(base * scale, minimum(base, min_lr))
+
+
+def _wide(kind: str) -> str:
+    """``kind`` (``"float"``/``"int"``) in 64 bits where the backend holds them, else 32 (JAX
+    without ``jax_enable_x64``, where a 64-bit variable is silently truncated with a warning)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            return f"{kind}32"
+    return f"{kind}64"
 
 
 STATE_ATTRIBUTE = "_fastlr_plateau"
@@ -48,34 +47,43 @@ STATE_ATTRIBUTE = "_fastlr_plateau"
 
 
 class PlateauState(keras.layers.Layer):
-    """The plateau state in variables that Keras and TensorFlow checkpoints save and restore.
+    """The plateau state in variables that Keras (and TensorFlow) checkpoints save and restore.
 
-    A layer only to be a Keras saveable and a TF trackable; it is never called. Attached to the
-    optimizer as ``optimizer._fastlr_plateau`` (by :class:`ReduceLROnPlateau`), it is written by
-    ``save_weights`` / ``BackupAndRestore`` / ``model.save`` (as ``optimizer/_fastlr_plateau``)
-    and by ``tf.train.Checkpoint`` (as a dependency of the optimizer), and restored into the
-    attached state of a fresh model: a checkpoint restored before the callback attached it is
-    applied the moment it is attached (TF's deferred restoration), a weights file is loaded into
-    it by ``load_weights``. ``changes`` (the reductions so far, ``[iteration, scale]`` rows
-    after a padding row) grows, so it is a TF variable of shape ``(None, 2)``, saved alongside
-    the Keras variables.
+    A layer only to be a Keras saveable (and on TensorFlow a TF trackable); it is never called.
+    Attached to the optimizer as ``optimizer._fastlr_plateau`` (by :class:`ReduceLROnPlateau`),
+    it is written by ``save_weights`` / ``BackupAndRestore`` / ``model.save`` (as
+    ``optimizer/_fastlr_plateau``), on TensorFlow also by ``tf.train.Checkpoint`` (as a
+    dependency of the optimizer), and restored into the attached state of a fresh model: a TF
+    checkpoint restored before the callback attached it is applied the moment it is attached
+    (TF's deferred restoration), a weights file is loaded into it by ``load_weights``.
+
+    ``scale``, ``best``, ``wait`` and ``cooldown_counter`` are Keras variables on every backend.
+    ``changes`` (the reductions so far, ``[iteration, scale]`` rows) grows: on TensorFlow it is
+    a TF variable of shape ``(None, 2)`` (so ``tf.train.Checkpoint`` has it too), on the other
+    backends a host array; both are saved with the variables.
     """
 
     def __init__(self, scale=1.0, best=None, wait=0, cooldown_counter=0, changes=None, **kwargs):
-        tf = _tensorflow("fastlr.ScaledLearningRate (the plateau callback's state)")
         super().__init__(dtype="float32", **kwargs)
         best = float("nan") if best is None else float(best)
         self.scale = self._scalar("lr_scale", "float32", float(scale))
-        self.best = self._scalar("plateau_best", "float64", best)
-        self.wait = self._scalar("plateau_wait", "int64", int(wait))
-        self.cooldown_counter = self._scalar("plateau_cooldown", "int64", int(cooldown_counter))
-        rows = np.asarray(changes if changes else np.zeros((0, 2)), np.float64).reshape(-1, 2)
-        # Row 0 is padding, never read: a variable created from a 0-row value crashes TF 2.21
-        # (segfault) when a MultiWorkerMirroredStrategy broadcasts it to the workers.
-        rows = np.concatenate([np.array([[-1.0, np.nan]]), rows])
-        self.changes = tf.Variable(
-            rows, shape=tf.TensorShape([None, 2]), trainable=False, name="plateau_changes"
+        self.best = self._scalar("plateau_best", _wide("float"), best)
+        self.wait = self._scalar("plateau_wait", _wide("int"), int(wait))
+        self.cooldown_counter = self._scalar(
+            "plateau_cooldown", _wide("int"), int(cooldown_counter)
         )
+        rows = np.asarray(changes if changes else np.zeros((0, 2)), np.float64).reshape(-1, 2)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            # Row 0 is padding, never read: a variable created from a 0-row value crashes TF
+            # 2.21 (segfault) when a MultiWorkerMirroredStrategy broadcasts it to the workers.
+            rows = np.concatenate([np.array([[-1.0, np.nan]]), rows])
+            self._changes = tf.Variable(
+                rows, shape=tf.TensorShape([None, 2]), trainable=False, name="plateau_changes"
+            )
+        else:
+            self._changes = rows
 
     def _scalar(self, name, dtype, value):
         initializer = keras.initializers.Constant(value)
@@ -83,16 +91,32 @@ class PlateauState(keras.layers.Layer):
             shape=(), dtype=dtype, initializer=initializer, trainable=False, name=name
         )
 
+    def change_rows(self) -> np.ndarray:
+        """The ``[iteration, scale]`` rows recorded so far, float64, shape ``(n, 2)``."""
+        if isinstance(self._changes, np.ndarray):
+            return self._changes.copy()
+        return self._changes.numpy()[1:]
+
+    def record_change(self, iteration: int, scale: float) -> None:
+        self._set_change_rows(np.concatenate([self.change_rows(), [[float(iteration), scale]]]))
+
+    def _set_change_rows(self, rows) -> None:
+        rows = np.asarray(rows, np.float64).reshape(-1, 2)
+        if isinstance(self._changes, np.ndarray):
+            self._changes = rows
+        else:
+            self._changes.assign(np.concatenate([np.array([[-1.0, np.nan]]), rows]))
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        store["changes"] = self.changes.numpy()
+        store["changes"] = self.change_rows()
 
     def load_own_variables(self, store):
         if not len(store.keys()):  # a file written without the plateau callback: keep as is
             return
         for i, variable in enumerate(self.non_trainable_variables):
             variable.assign(store[str(i)])
-        self.changes.assign(np.asarray(store["changes"], np.float64).reshape(-1, 2))
+        self._set_change_rows(store["changes"])
 
 
 @keras.saving.register_keras_serializable(package="fastlr")
@@ -106,7 +130,9 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     Unlike fastlr's schedules this object is stateful by design: it is the plateau callback's
     state, kept where the compiled train step and the saved model can see it. The variables
     live in :attr:`state` (a :class:`PlateauState`); ``scale``, ``best``, ``wait`` and
-    ``cooldown_counter`` are those variables.
+    ``cooldown_counter`` are those variables. It runs on every Keras backend: the compiled step
+    reads ``scale`` as a variable (on JAX, whose train step is stateless, the plateau callback
+    makes it one of the optimizer's variables, see :func:`_pass_into_stateless_step`).
 
     Args:
         schedule: any Keras ``LearningRateSchedule`` (fastlr's or Keras's).
@@ -143,35 +169,31 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     @property
     def changes(self) -> list:
         """``[[iteration, scale], ...]``, a new list on every access."""
-        return [[int(i), float(s)] for i, s in self.state.changes.numpy()[1:]]
+        return [[int(i), float(s)] for i, s in self.state.change_rows()]
 
     def __call__(self, step):
-        import tensorflow as tf  # the state is TF variables: a TensorFlow backend (see above)
-
-        base = tf.cast(self.schedule(step), tf.float32)
-        min_lr = tf.constant(self.min_lr, tf.float32)
-        scale = tf.cast(tf.convert_to_tensor(self.scale), tf.float32)
-        return _effective_lr(base, scale, min_lr, tf.maximum, tf.minimum)
+        ops = keras.ops
+        base = ops.cast(self.schedule(step), "float32")
+        scale = ops.cast(self.scale, "float32")  # the variable, read by the compiled step
+        min_lr = ops.convert_to_tensor(self.min_lr, "float32")
+        return _effective_lr(base, scale, min_lr, ops.maximum, ops.minimum)
 
     def reduce(self, factor: float, iteration: int) -> float:
         """Multiply the scale by ``factor`` from ``iteration`` on; returns the new scale."""
-        import tensorflow as tf
-
-        new = float(self.scale.numpy()) * factor
+        new = float(keras.ops.convert_to_numpy(self.scale)) * factor
         self.scale.assign(new)
-        row = tf.constant([[float(iteration), new]], tf.float64)
-        self.state.changes.assign(tf.concat([self.state.changes.read_value(), row], 0))
+        self.state.record_change(iteration, new)
         return new
 
     def get_config(self) -> dict[str, Any]:
-        best = float(self.best.numpy())
+        best = float(keras.ops.convert_to_numpy(self.best))
         return {
             "schedule": keras.saving.serialize_keras_object(self.schedule),
-            "scale": float(self.scale.numpy()),
+            "scale": float(keras.ops.convert_to_numpy(self.scale)),
             "min_lr": self.min_lr,
             "best": None if np.isnan(best) else best,
-            "wait": int(self.wait.numpy()),
-            "cooldown_counter": int(self.cooldown_counter.numpy()),
+            "wait": int(keras.ops.convert_to_numpy(self.wait)),
+            "cooldown_counter": int(keras.ops.convert_to_numpy(self.cooldown_counter)),
             "changes": self.changes,
         }
 
@@ -260,6 +282,56 @@ def learning_rate_history(model_or_optimizer: Any, iterations: int | None = None
     return _effective_lr(base, scale, np.float32(min_lr), np.maximum, np.minimum).astype(np.float32)
 
 
+def _variable_scope(model):
+    """Where the wrapper's variables are created: the model's ``tf.distribute`` strategy on
+    TensorFlow (replicated like the optimizer's), nothing to enter elsewhere."""
+    if keras.backend.backend() != "tensorflow":
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return (getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()).scope()
+
+
+def _pass_into_stateless_step(optimizer: Any, variable: Any) -> None:
+    """Make ``variable`` one of the optimizer's variables, for JAX's stateless train step.
+
+    That step gets the values of the optimizer's variables as arguments; any other variable is
+    read once, when the step is traced, and stays a constant of the compiled step. So the scale
+    joins them (as Keras's own float learning rate is one of them), once. The optimizer's own
+    saved variables stay what they were without it (the scale is saved with the rest of the
+    plateau state): a file written with the plateau callback loads into an optimizer without
+    it and the other way round. ``optimizer`` is the one the train step uses; under a
+    ``LossScaleOptimizer`` the scale joins the inner one, whose variables the outer one lists.
+    """
+    owner = _lr_owner(optimizer)
+    if any(v is variable for v in owner.variables):
+        return
+    owner._track_variable(variable)
+    while True:
+        for name in ("save_own_variables", "load_own_variables"):
+            method = getattr(type(optimizer), name)
+            setattr(optimizer, name, _without(owner, variable, method.__get__(optimizer)))
+        if optimizer is owner:
+            return
+        optimizer = optimizer.inner_optimizer
+
+
+def _without(owner: Any, variable: Any, method):
+    """``method(store)`` run while ``variable`` is out of ``owner``'s variables (put back at
+    the same place: the JAX trainer pairs the list with its state by position)."""
+
+    def run(store):
+        variables = owner._variables
+        index = next(i for i, v in enumerate(variables) if v is variable)
+        del variables[index]
+        try:
+            return method(store)
+        finally:
+            variables.insert(index, variable)
+
+    return run
+
+
 class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     """Keras's ``ReduceLROnPlateau`` (same signature and rules) that also works with schedules.
 
@@ -273,9 +345,10 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     The plateau state (best, wait, cooldown) lives in the wrapper's variables, which are
     attached to the optimizer (see :class:`PlateauState`): it is saved by ``model.save``,
-    ``save_weights``, ``BackupAndRestore`` and ``tf.train.Checkpoint`` and restored by
-    ``load_model``, ``load_weights``, ``BackupAndRestore`` and ``Checkpoint.restore`` (also a
-    restore made before ``fit``, into a fresh model whose LR is not wrapped yet). The callback
+    ``save_weights``, ``BackupAndRestore`` and (TensorFlow) ``tf.train.Checkpoint`` and restored
+    by ``load_model``, ``load_weights``, ``BackupAndRestore`` and ``Checkpoint.restore`` (also a
+    restore made before ``fit``, into a fresh model whose LR is not wrapped yet). It works the
+    same on the TensorFlow, JAX and PyTorch backends. The callback
     reads the state from the variables at every epoch end, so a restore by another callback's
     ``on_train_begin`` counts whatever the callbacks' order.
 
@@ -298,11 +371,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         if not isinstance(lr, ScaledLearningRate):
             if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
                 return None
-            tf = _tensorflow("fastlr.ReduceLROnPlateau with a schedule")
-            strategy = (
-                getattr(self.model, "distribute_strategy", None) or tf.distribute.get_strategy()
-            )
-            with strategy.scope():
+            with _variable_scope(self.model):
                 lr = ScaledLearningRate(lr, min_lr=self.min_lr)
             optimizer._learning_rate = lr
             # A train function traced by an earlier fit() holds the old LR: rebuild it.
@@ -312,6 +381,8 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             # Tracked by Keras saving and TF checkpoints; a pending checkpoint restore of this
             # attribute (a restore before the wrapper existed) is applied here.
             setattr(optimizer, STATE_ATTRIBUTE, lr.state)
+        if keras.backend.backend() == "jax":
+            _pass_into_stateless_step(self.model.optimizer, lr.scale)
         return lr
 
     def on_train_begin(self, logs=None):

@@ -168,23 +168,74 @@ def check_logger_and_history(keras) -> dict:
     }
 
 
-def check_plateau(keras) -> dict:
-    """Plateau reduction of a schedule: the LR the compiled step applied, or the error."""
-    s = fastlr.Constant(0.1)
-    model = probe_model(keras, keras.optimizers.SGD(learning_rate=s), "auto")
+PLATEAU_EPOCHS = 7
+
+
+def plateau_schedule() -> fastlr.Schedule:
+    return fastlr.WarmupCosineDecay(0.1, PLATEAU_EPOCHS, warmup_steps=2, min_lr=1e-3)
+
+
+def check_plateau(keras, jit_compile) -> dict:
+    """A schedule under ``fastlr.ReduceLROnPlateau``: the weight after each one-step epoch (so
+    the LR the compiled step applied), the traces of the wrapped LR per epoch, the history, and
+    the state after a ``.keras`` round trip."""
+    if jit_compile is True and keras.backend.backend() == "torch":
+        import torch
+
+        torch._dynamo.reset()
+    ScaledLearningRate = fastlr.ScaledLearningRate
+    traced_in_epoch: list[int] = []
+    plain_call = ScaledLearningRate.__call__
+
+    def counting_call(self, step):
+        lr = plain_call(self, step)
+        if any(word in type(lr).__name__ for word in ("Tracer", "Symbolic", "Fake")):
+            traced_in_epoch[-1] += 1  # a trace of the compiled step
+        return lr
+
+    model = probe_model(keras, keras.optimizers.SGD(learning_rate=plateau_schedule()), jit_compile)
     seen: list[float] = []
 
     class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            traced_in_epoch.append(0)
+
         def on_epoch_end(self, epoch, logs=None):
             seen.append(float(self.model.get_weights()[0].reshape(-1)[0]))
 
-    # the loss never improves by min_delta: a reduction after every `patience` epochs
-    plateau = fastlr.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    # the loss never improves by min_delta: a reduction at every epoch end from the second on,
+    # until the LR is at min_lr
+    plateau = fastlr.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=1, min_delta=1e9, min_lr=0.01
+    )
+    ScaledLearningRate.__call__ = counting_call
     try:
-        model.fit(X, Y, epochs=4, verbose=0, callbacks=[plateau, Record()])
-    except NotImplementedError as e:
-        return {"error": str(e)}
-    return {"weights": seen}
+        model.fit(X, Y, epochs=PLATEAU_EPOCHS, verbose=0, callbacks=[plateau, Record()])
+    finally:
+        ScaledLearningRate.__call__ = plain_call
+    lr = model.optimizer._learning_rate
+    out = {
+        "weights": seen,
+        "traced_in_epoch": traced_in_epoch,
+        "history": fastlr.learning_rate_history(model).tolist(),
+        "changes": lr.changes,
+        "scale": float(keras.ops.convert_to_numpy(lr.scale)),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "plateau.keras")
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        # one more epoch of the loaded model, under a new plateau callback
+        again = fastlr.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.01)
+        loaded.fit(X, Y, epochs=1, verbose=0, callbacks=[again])
+    loaded_lr = loaded.optimizer._learning_rate
+    out["loaded"] = {
+        "class": type(loaded_lr).__name__,
+        "changes": loaded_lr.changes,
+        "iterations": int(keras.ops.convert_to_numpy(loaded.optimizer.iterations)),
+        "weight": float(loaded.get_weights()[0].reshape(-1)[0]),
+    }
+    return out
 
 
 def check_find_lr(keras) -> dict:
@@ -214,6 +265,15 @@ def check_dry_run(keras) -> dict:
     return {"ok": report.ok, "problems": len(report.problems)}
 
 
+def check_quick_example(keras) -> dict:
+    """The README's quick example runs unchanged on this backend (its Keras block included: a
+    schedule as an optimizer's learning rate, compiled with ``jit_compile=True``)."""
+    from readme import python_blocks, run_blocks
+
+    blocks = python_blocks("Quick example")
+    return {"blocks": len(blocks), "failed": run_blocks(blocks)}
+
+
 CHECKS = {
     "call": check_call,
     "fit_default": lambda keras: check_fit(keras, "auto"),
@@ -221,9 +281,11 @@ CHECKS = {
     "optimizers": check_optimizers,
     "save_load": check_save_load,
     "logger_history": check_logger_and_history,
-    "plateau": check_plateau,
+    "plateau_default": lambda keras: check_plateau(keras, "auto"),
+    "plateau_jit": lambda keras: check_plateau(keras, True),
     "find_lr": check_find_lr,
     "dry_run": check_dry_run,
+    "quick_example": check_quick_example,
 }
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backend_probe import OPTIMIZERS, TORCH_COMPILED, schedules
+from backend_probe import OPTIMIZERS, PLATEAU_EPOCHS, TORCH_COMPILED, plateau_schedule, schedules
+
+import fastlr
 
 BACKENDS = ("tensorflow", "jax", "torch")
 PROBE = Path(__file__).with_name("backend_probe.py")
@@ -86,17 +88,52 @@ def test_logger_and_history_give_the_applied_learning_rates(probe):
     assert got["history"] == got["want_history"]
 
 
-def test_plateau_reduces_a_schedule_on_tensorflow_and_says_why_not_elsewhere(probe):
-    got = _result(probe, "plateau")
-    if probe["backend"] == "tensorflow":
-        # patience 1, no improvement ever: the LR halves after every epoch from the second on
-        w, want = np.float32(0.0), []
-        for lr in (0.1, 0.1, 0.05, 0.025):
-            w = np.float32(w - np.float32(lr))
-            want.append(float(w))
-        assert got == {"weights": want}
-    else:  # not yet: its state lives in TensorFlow variables
-        assert f"the active backend is '{probe['backend']}'" in got["error"]
+def expected_plateau_run() -> dict:
+    """What the probe's plateau run must apply, from Keras's plateau rule (patience 1, the loss
+    never improving: a reduction at every epoch end from the second on while the next LR is
+    above ``min_lr``) and fastlr's: ``max(lr * scale, min(lr, min_lr))`` in float32."""
+    base = fastlr.evaluate(plateau_schedule(), PLATEAU_EPOCHS + 1)
+    min_lr = np.float32(0.01)
+
+    def applied(step, scale):
+        return max(np.float32(base[step] * np.float32(scale)), min(base[step], min_lr))
+
+    scale, w = 1.0, np.float32(0.0)
+    weights, history, changes = [], [], []
+    for step in range(PLATEAU_EPOCHS):  # one step per epoch
+        history.append(float(applied(step, scale)))
+        w = np.float32(w - applied(step, scale))
+        weights.append(float(w))
+        if step >= 1 and applied(step + 1, scale) > min_lr:
+            scale *= 0.5
+            changes.append([step + 1, scale])
+    after_load = float(np.float32(w - applied(PLATEAU_EPOCHS, scale)))
+    return {
+        "weights": weights,
+        "history": history,
+        "changes": changes,
+        "scale": scale,
+        "after_load": after_load,
+    }
+
+
+@pytest.mark.parametrize("check", ["plateau_default", "plateau_jit"])
+def test_plateau_scales_a_schedule_in_the_compiled_step_without_a_retrace(probe, check):
+    got, want = _result(probe, check), expected_plateau_run()
+    assert len(want["changes"]) >= 2  # the run reduces, and reaches min_lr
+    assert got["weights"] == want["weights"]
+    assert got["history"] == want["history"]
+    assert got["changes"] == want["changes"] and got["scale"] == want["scale"]
+    if probe["backend"] != "torch":  # traced once, in the first epoch (PyTorch runs eagerly
+        # or under torch.compile's guards, which Python cannot count this way)
+        assert got["traced_in_epoch"][0] >= 1 and sum(got["traced_in_epoch"][1:]) == 0
+    # saved and loaded: the state, the optimizer's own variables (iterations) and one more step
+    assert got["loaded"] == {
+        "class": "ScaledLearningRate",
+        "changes": want["changes"],
+        "iterations": PLATEAU_EPOCHS + 1,
+        "weight": want["after_load"],
+    }
 
 
 def test_find_lr_runs_and_restores_the_model(probe):
@@ -108,6 +145,10 @@ def test_find_lr_runs_and_restores_the_model(probe):
 def test_dry_run_reports_the_problem(probe):
     got = _result(probe, "dry_run")  # phases past the run's end
     assert not got["ok"] and got["problems"] >= 1
+
+
+def test_the_readme_quick_example_runs_unchanged(probe):
+    assert _result(probe, "quick_example") == {"blocks": 3, "failed": []}
 
 
 def test_other_backends_do_not_import_tensorflow(probe):

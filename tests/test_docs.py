@@ -5,10 +5,10 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
-import re
 from pathlib import Path
 
 import pytest
+from readme import python_blocks, run_blocks
 
 import fastlr
 
@@ -38,16 +38,6 @@ def test_every_schedule_has_a_runnable_example() -> None:
 
 
 def test_readme_python_blocks_run() -> None:
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = python_blocks()
     assert blocks, "README.md has no python example"
-    namespace: dict = {}  # blocks build on each other, as a reader runs them in order
-    for block in blocks:
-        if ">>> " in block:
-            parser = doctest.DocTestParser()
-            test = parser.get_doctest(block, namespace, "README", "README.md", 0)
-            runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-            runner.run(test)
-            assert runner.failures == 0, block
-        else:
-            exec(compile(block, "README.md", "exec"), namespace)
+    assert run_blocks(blocks) == []

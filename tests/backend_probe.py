@@ -228,6 +228,24 @@ def check_plateau(keras, jit_compile) -> dict:
         # one more epoch of the loaded model, under a new plateau callback
         again = fastlr.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.01)
         loaded.fit(X, Y, epochs=1, verbose=0, callbacks=[again])
+        # weight files, both ways between a model with and one without the plateau callback
+        model.save_weights(os.path.join(tmp, "plateau.weights.h5"))
+        fresh = probe_model(keras, keras.optimizers.SGD(plateau_schedule()), jit_compile)
+        fresh.optimizer.build(fresh.trainable_variables)
+        fastlr.ReduceLROnPlateau(monitor="loss").set_model(fresh)
+        fresh.load_weights(os.path.join(tmp, "plateau.weights.h5"))
+        plain = probe_model(keras, keras.optimizers.SGD(plateau_schedule()), jit_compile)
+        plain.optimizer.build(plain.trainable_variables)
+        plain.load_weights(os.path.join(tmp, "plateau.weights.h5"))
+    numpy = keras.ops.convert_to_numpy
+    out["weights_file"] = {
+        "changes": fresh.optimizer._learning_rate.changes,
+        "iterations": [int(numpy(m.optimizer.iterations)) for m in (fresh, plain)],
+        "weights_equal": [
+            numpy(m.get_weights()[0]).tolist() == numpy(model.get_weights()[0]).tolist()
+            for m in (fresh, plain)
+        ],
+    }
     loaded_lr = loaded.optimizer._learning_rate
     out["loaded"] = {
         "class": type(loaded_lr).__name__,

@@ -127,6 +127,13 @@ def test_plateau_scales_a_schedule_in_the_compiled_step_without_a_retrace(probe,
     if probe["backend"] != "torch":  # traced once, in the first epoch (PyTorch runs eagerly
         # or under torch.compile's guards, which Python cannot count this way)
         assert got["traced_in_epoch"][0] >= 1 and sum(got["traced_in_epoch"][1:]) == 0
+    # a weights file loads into a model with the plateau callback (the state too) and into one
+    # without it: the optimizer's own saved variables are the same with and without the callback
+    assert got["weights_file"] == {
+        "changes": want["changes"],
+        "iterations": [PLATEAU_EPOCHS, PLATEAU_EPOCHS],
+        "weights_equal": [True, True],
+    }
     # saved and loaded: the state, the optimizer's own variables (iterations) and one more step
     assert got["loaded"] == {
         "class": "ScaledLearningRate",

@@ -48,6 +48,46 @@ def test_range_and_array_kernels_agree_exactly(schedule):
     np.testing.assert_array_equal(by_range, by_array)
 
 
+def _whole_probe_steps(schedule) -> np.ndarray:
+    """Steps below WHOLE_LIMIT: the start, each phase edge, random steps, the top."""
+    from fastlr.engines._vocabulary import WHOLE_LIMIT
+
+    rng = np.random.default_rng(hash(repr(schedule)) % 2**32)
+    edges = [e + d for e in schedule.phases().values() for d in (-1, 0, 1)]
+    top = [WHOLE_LIMIT - 1 - d for d in range(64)]
+    steps = [*range(0, 1500), *edges, *top, *rng.integers(0, WHOLE_LIMIT, 1500).tolist()]
+    return np.unique(np.array([s for s in steps if 0 <= s < WHOLE_LIMIT], dtype=np.int64))
+
+
+@pytest.mark.parametrize("schedule", example_schedules())
+def test_whole_number_float_kernels_give_the_int64_results_bit_for_bit(schedule):
+    """Below 2**50 (steps and integer parameters) the CPU kernels run on whole-number float64
+    steps; the int64 kernels, forced on the same steps, must give the same bits."""
+    from fastlr.engines._structure import flat_args, structure
+
+    flat, shape = flat_args(schedule)
+    mod = numba_cpu.kernels(structure(schedule), shape)
+    steps = _whole_probe_steps(schedule)
+    by_int, by_whole = np.empty(len(steps)), np.empty(len(steps))
+    mod.array_kernel(steps, by_int, flat)
+    mod.whole_array_kernel(steps, by_whole, flat)
+    np.testing.assert_array_equal(by_whole, by_int)
+    start, stride, n = 2**50 - 7 * 999 - 1, 7, 999
+    mod.range_kernel(np.int64(start), np.int64(stride), by_int[:n], flat)
+    mod.whole_range_kernel(np.float64(start), np.float64(stride), by_whole[:n], flat)
+    np.testing.assert_array_equal(by_whole[:n], by_int[:n])
+
+
+def test_the_whole_number_kernels_are_used_only_below_the_limit():
+    flat, _ = numba_cpu.flat_args(fastlr.CosineDecayRestarts(1.0, 3, t_mul=1.0))
+    assert numba_cpu._whole(flat, 0, 2**50 - 1)
+    assert not numba_cpu._whole(flat, 0, 2**50) and not numba_cpu._whole(flat, -(2**50), 0)
+    big, _ = numba_cpu.flat_args(fastlr.CosineDecayRestarts(1.0, 2**50, t_mul=1.0))
+    assert not numba_cpu._whole(big, 0, 10)
+    table, _ = numba_cpu.flat_args(fastlr.PiecewiseConstantDecay([2**50], [1.0, 0.5]))
+    assert not numba_cpu._whole(table, 0, 10)
+
+
 def test_memmap_from_a_billion(tmp_path):
     s = fastlr.WarmupCosineRestarts(0.1, 10**6, cycle_mult=1.5, warmup_steps=10**4, min_lr=1e-5)
     n = 1_000_003

@@ -330,6 +330,40 @@ def test_ilog2_and_iexp2_are_exact(engine):
     assert got.tolist() == [2 ** int(x) for x in k[: len(got)]]
 
 
+def test_whole_number_float_versions_are_exact_below_the_limit():
+    """The CPU kernels run on whole-number float64 steps below ``WHOLE_LIMIT`` (2**50): there
+    ``floordiv``/``ceildiv`` of a float step by an integer, ``ilog2`` of a float and ``iexp2`` of a
+    float give the exact integers, as float64."""
+    from fastlr.engines._vocabulary import WHOLE_LIMIT
+
+    top = WHOLE_LIMIT - 1
+    keep = (np.abs(DIV_A) <= top) & (DIV_B <= top)
+    rows = list(zip(DIV_A[keep].tolist(), DIV_B[keep].tolist(), strict=True))
+    for d in (1, 2, 3, 7, 1000, 2**31 - 1, 2**40 + 1, top):
+        q = top // d
+        rows += [(s * (d * k + e), d) for k in (q, q - 1, 1) for e in (-1, 0, 1) for s in (1, -1)]
+        rows += [(top, d), (-top, d)]
+    rows = [(a, d) for a, d in rows if abs(a) <= top]
+    a = np.array([r[0] for r in rows], dtype=np.float64)
+    b = np.array([r[1] for r in rows], dtype=np.int64)
+    ops = _cpu_ops()
+    for name, want in (
+        ("floordiv", [x // y for x, y in rows]),
+        ("ceildiv", [-((-x) // y) for x, y in rows]),
+    ):
+        got = np.empty(len(rows))
+        _numba_map(getattr(ops, name), 2, np.float64)(a, b, got)
+        assert got.tolist() == want, name
+    n = np.array([x for x in _ilog2_cases().tolist() if x <= top] + [top], dtype=np.int64)
+    got = np.empty(len(n))
+    _numba_map(ops.ilog2, 1, np.float64)(n.astype(np.float64), got)
+    assert got.tolist() == [int(x).bit_length() - 1 for x in n]
+    k = np.arange(63, dtype=np.float64)
+    got = np.empty(63)
+    _numba_map(ops.iexp2, 1, np.float64)(k, got)
+    assert got.tolist() == [float(2**j) for j in range(63)]
+
+
 def test_float_divisor_keeps_float_floor_division_on_the_cpu():
     """A float ``decay_steps`` (Keras allows it) goes to Python's float floor division."""
     a = np.array([0, 7, 10, 2**53 - 1], dtype=np.int64)

@@ -349,6 +349,42 @@ def ceildiv_int(a, b):
     return -floordiv_int(-a, b)
 
 
+# -- whole-number float64 steps (CPU) ----------------------------------------------------------
+# The CPU engine runs a kernel on float64 steps when every step and every integer parameter is a
+# whole number below WHOLE_LIMIT in magnitude: the phase and cycle arithmetic of the formulas
+# (sums, differences and products of such numbers, a few times the step at most) is then exact
+# in float64, so it gives the int64 results bit for bit, with vector float instructions where
+# int64 needs a slow multiply (vpmullq) and conversions. These are the integer primitives on
+# such floats.
+WHOLE_LIMIT = 2**50
+"""Steps and integer parameters below this (in magnitude) may run as whole-number float64."""
+
+
+def floordiv_whole(a, b):
+    """``a // b`` for whole-number float64 ``|a|, b < 2**50`` (``b > 0``), exactly: the float
+    estimate is off by at most one, and the remainder ``a - q b`` is an exact integer."""
+    a = np.float64(a)
+    b = np.float64(b)
+    q = np.floor(a * (1.0 / b))
+    r = a - q * b
+    return q + (1.0 if r >= b else 0.0) - (1.0 if r < 0.0 else 0.0)
+
+
+def ceildiv_whole(a, b):
+    """``-((-a) // b)``, exactly (see :func:`floordiv_whole`)."""
+    return -floordiv_whole(-a, b)
+
+
+def ilog2_whole(n):
+    """``floor(log2(n))`` for a whole-number float64 ``1 <= n < 2**53``: its exponent."""
+    return np.float64((_bits(n) >> 52) - 1023)
+
+
+def iexp2_whole(k):
+    """``2**k`` as float64 for a whole-number ``0 <= k <= 62``, from exponent bits."""
+    return _pow2(np.int64(k))
+
+
 VECTOR: dict[str, Any] = {
     "exp": vexp,
     "log": vlog,
@@ -369,6 +405,7 @@ HELPERS = (
     exp_dd,
     log_dd,
     floordiv_int,
+    floordiv_whole,
 )
 """Module-level functions the :data:`VECTOR` bodies call: an engine compiles them first."""
 

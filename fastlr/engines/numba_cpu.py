@@ -14,7 +14,14 @@ How a formula becomes a kernel:
    (compile-time constants: the kernel computes only the shape it needs) and, for composites, the
    child structures. ``args`` are the other parameters, so one compiled kernel serves every
    value of them.
-3. The prange kernels live in a small *generated module*, one per structure, written under
+3. Each structure has two pairs of kernels (a step range, a step array): one on int64 steps, and
+   one on whole-number float64 steps, used when every step and every integer parameter is below
+   2**50 in magnitude (:data:`fastlr.engines._vocabulary.WHOLE_LIMIT`). There the formulas'
+   phase and cycle arithmetic is exact in float64 and gives the int64 results bit for bit, with
+   vector float instructions where int64 needs slow multiplies and conversions (1.3-2x on the
+   cyclic families); ``floordiv``/``ceildiv``/``ilog2``/``iexp2`` pick their version by the
+   operand types at compile time.
+4. The prange kernels live in a small *generated module*, one per structure, written under
    :func:`cache_root` in a folder named by :func:`fingerprint` (a hash of fastlr's formula and
    engine sources, and of the Python/NumPy/Numba/llvmlite versions). Numba's ``cache=True`` keys
    its cache by that file, so an edited or upgraded formula gets a new folder and can never be
@@ -78,23 +85,45 @@ _formula_jit = njit(forceinline=True, **KERNEL_OPTIONS)
 
 
 # -- the vocabulary ---------------------------------------------------------------------------
-def _dispatch_division(name: str, exact_int: Any) -> Any:
-    """``a // b`` (``floordiv``) or ``-((-a) // b)`` (``ceildiv``): the vectorizing exact
-    version when both operands are integers, Python's float floor division otherwise (a float
-    ``decay_steps``). The choice is made on the argument types, at compile time."""
+def _dispatch_integer(name: str, exact_int: Any, whole: Any) -> Any:
+    """An integer primitive (``floordiv``, ``ceildiv``, ``ilog2``, ``iexp2``) chosen by the type
+    of its first operand at compile time: the vectorizing int64 version on an integer, the
+    whole-number float64 version (see :data:`_vocabulary.WHOLE_LIMIT`) on a float step with
+    integer other operands, and the portable one otherwise (a float ``decay_steps``: Python's
+    float floor division)."""
 
-    def division(a, b):  # pragma: no cover - replaced by the overload in compiled code
-        return a // b if name == "floordiv" else -((-a) // b)
+    binary = name in ("floordiv", "ceildiv")
+    portable = _formula_jit(_vocabulary.VOCABULARY[name])
 
-    def typed(a, b):
+    def pick(args):
         from numba.core import types
 
-        if isinstance(a, types.Integer) and isinstance(b, types.Integer):
-            return lambda a, b: exact_int(a, b)
-        return _vocabulary.VOCABULARY[name]
+        if all(isinstance(a, types.Integer) for a in args):
+            return exact_int
+        if isinstance(args[0], types.Float) and all(isinstance(a, types.Integer) for a in args[1:]):
+            return whole
+        return portable
 
-    overload(division, jit_options=KERNEL_OPTIONS)(typed)
-    return division
+    if binary:
+
+        def primitive(a, b):  # pragma: no cover - replaced by the overload in compiled code
+            return portable(a, b)
+
+        def typed(a, b):
+            fn = pick((a, b))
+            return lambda a, b: fn(a, b)
+
+    else:
+
+        def primitive(a):  # pragma: no cover - replaced by the overload in compiled code
+            return portable(a)
+
+        def typed(a):
+            fn = pick((a,))
+            return lambda a: fn(a)
+
+    overload(primitive, jit_options=KERNEL_OPTIONS)(typed)
+    return primitive
 
 
 _UNROLLED = {
@@ -119,6 +148,8 @@ def _dispatch_sequence(name: str) -> Any:
         from numba.core import types
 
         if not isinstance(seq, types.BaseTuple):
+            if name == "take" and isinstance(x, types.Float):  # a whole-number float step
+                return lambda seq, x: seq[np.int64(x)]
             return lambda seq, x: generic(seq, x)
         first, each, result = _UNROLLED[name]
         rest = range(len(seq)) if name == "count_less" else range(1, len(seq))
@@ -147,14 +178,24 @@ def _fma(typingctx, a, b, c):
 
 def _cpu_ops() -> types.ModuleType:
     compiled = _vocabulary.compile_module_functions(
-        (*_vocabulary.HELPERS, _vocabulary.ceildiv_int, *_vocabulary.VECTOR.values()),
+        (
+            *_vocabulary.HELPERS,
+            _vocabulary.ceildiv_int,
+            _vocabulary.ceildiv_whole,
+            _vocabulary.ilog2_whole,
+            _vocabulary.iexp2_whole,
+            *_vocabulary.VECTOR.values(),
+        ),
         _formula_jit,
         exp_dd=njit(forceinline=True, **_POLYNOMIAL_OPTIONS),
     )
     special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}
     special["div"] = _formula_jit(with_globals(_vocabulary.div_reciprocal, fma=_fma))
-    special["floordiv"] = _dispatch_division("floordiv", compiled["floordiv_int"])
-    special["ceildiv"] = _dispatch_division("ceildiv", compiled["ceildiv_int"])
+    for key in ("floordiv", "ceildiv", "ilog2", "iexp2"):
+        exact_int = special.get(key) or _formula_jit(_vocabulary.VOCABULARY[key])
+        if key in ("floordiv", "ceildiv"):
+            exact_int = compiled[f"{key}_int"]
+        special[key] = _dispatch_integer(key, exact_int, compiled[f"{key}_whole"])
     special["count_less"] = _dispatch_sequence("count_less")
     special["take"] = _dispatch_sequence("take")
     # The polynomial is the one piece compiled with ``contract``: FMA only makes it more
@@ -204,6 +245,18 @@ def range_kernel(start, stride, out, flat):
 def array_kernel(steps, out, flat):
     for i in prange(out.shape[0]):
         out[i] = scalar(np.int64(steps[i]), nest(flat))
+
+
+@njit(parallel=True, cache=True, **KERNEL_OPTIONS)
+def whole_range_kernel(start, stride, out, flat):
+    for i in prange(out.shape[0]):
+        out[i] = scalar(start + np.float64(i) * stride, nest(flat))
+
+
+@njit(parallel=True, cache=True, **KERNEL_OPTIONS)
+def whole_array_kernel(steps, out, flat):
+    for i in prange(out.shape[0]):
+        out[i] = scalar(np.float64(np.int64(steps[i])), nest(flat))
 '''
 
 _SOURCES = (
@@ -310,14 +363,71 @@ def _run(kernel: Any, n: int, *args: Any) -> None:
         numba.set_num_threads(threads)
 
 
+def _whole(flat: tuple, low: int, high: int) -> bool:
+    """Whether the steps ``low..high`` and every integer parameter in ``flat`` are below
+    :data:`_vocabulary.WHOLE_LIMIT` in magnitude: the kernel may then run on whole-number
+    float64 steps, bit for bit the int64 results (see :mod:`fastlr.engines._vocabulary`)."""
+    limit = _vocabulary.WHOLE_LIMIT
+    if not (-limit < low and high < limit):
+        return False
+    stack = list(flat)
+    while stack:
+        a = stack.pop()
+        if isinstance(a, tuple):
+            stack.extend(a)
+        elif isinstance(a, np.ndarray):
+            if a.dtype.kind in "iu" and a.size and np.abs(a).max() >= limit:
+                return False
+        elif isinstance(a, (int, np.integer)) and not isinstance(a, bool) and abs(a) >= limit:
+            return False
+    return True
+
+
+def _step_bounds(steps: np.ndarray) -> tuple[int, int]:
+    """``(min, max)`` of an integer step array (``(0, 0)`` if empty): no scan for 32-bit and
+    smaller types (always below the whole-number limit), one parallel pass for large 64-bit
+    arrays (NumPy's ``min`` and ``max`` would read the array twice, on one core)."""
+    if steps.size == 0:
+        return 0, 0
+    if steps.dtype.itemsize <= 4:
+        info = np.iinfo(steps.dtype)
+        return int(info.min), int(info.max)
+    if steps.size < SERIAL_BELOW:
+        return int(steps.min()), int(steps.max())
+    global _BOUNDS
+    if _BOUNDS is None:
+        _BOUNDS = njit(parallel=True, cache=True)(_bounds)
+    low, high = _BOUNDS(steps)
+    return int(low), int(high)
+
+
+def _bounds(steps):  # compiled on first use (see _step_bounds)
+    low = steps[0]
+    high = steps[0]
+    for i in numba.prange(steps.shape[0]):
+        low = min(low, steps[i])
+        high = max(high, steps[i])
+    return low, high
+
+
+_BOUNDS: Any = None
+
+
 def evaluate_range(schedule: Any, start: int, stride: int, out: np.ndarray) -> None:
     """``out[i] = schedule(start + i * stride)`` for every ``i`` (start >= 0, stride > 0)."""
     flat, shape = flat_args(schedule)
-    kern = kernels(structure(schedule), shape).range_kernel
-    _run(kern, out.shape[0], np.int64(start), np.int64(stride), out, flat)
+    mod = kernels(structure(schedule), shape)
+    last = start + max(out.shape[0] - 1, 0) * stride
+    if _whole(flat, start, last):
+        _run(mod.whole_range_kernel, out.shape[0], np.float64(start), np.float64(stride), out, flat)
+    else:
+        _run(mod.range_kernel, out.shape[0], np.int64(start), np.int64(stride), out, flat)
 
 
 def evaluate_array(schedule: Any, steps: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = schedule(steps[i])`` for a 1-D integer array of any dtype, order and stride."""
     flat, shape = flat_args(schedule)
-    _run(kernels(structure(schedule), shape).array_kernel, out.shape[0], steps, out, flat)
+    mod = kernels(structure(schedule), shape)
+    whole = _whole(flat, *_step_bounds(steps))
+    kernel = mod.whole_array_kernel if whole else mod.array_kernel
+    _run(kernel, out.shape[0], steps, out, flat)

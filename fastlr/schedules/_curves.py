@@ -204,9 +204,9 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
 def cycle_fraction(x, base, k, scale, kind):
     """``x / (base * scale)`` for ``(k, scale)`` from :func:`geometric_cycle` and a parameter
     ``base`` (a length in the first cycle, which cycle ``k`` scales by ``scale``), correctly
-    rounded: ``base`` is divided by
-    with a hoisted reciprocal (``xp.div``), and where cycles double, ``scale = 2**k`` exactly
-    by an exponent shift; only other growing cycles divide once per step."""
+    rounded: the division by ``base`` uses a hoisted reciprocal (``xp.div``), and where cycles
+    double, ``scale = 2**k`` is applied exactly as an exponent shift; only other growing cycles
+    divide once per step."""
     if kind <= ARITHMETIC:
         return xp.div(x, base)
     if kind == DOUBLING_WHOLE:

@@ -230,7 +230,7 @@ from fastlr.engines.numba_cpu import KERNEL_OPTIONS, scalar_function
 scalar = scalar_function({struct!r})
 
 
-@njit(**KERNEL_OPTIONS)
+@njit(forceinline=True, **KERNEL_OPTIONS)
 def nest(f):
     return {nest}
 

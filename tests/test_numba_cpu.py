@@ -88,6 +88,21 @@ def test_the_whole_number_kernels_are_used_only_below_the_limit():
     assert not numba_cpu._whole(table, 0, 10)
 
 
+def test_prepared_kernel_arguments_are_memoized_per_instance_and_released_with_it():
+    import gc
+
+    s = fastlr.Sequential(
+        [fastlr.Warmup(fastlr.CosineDecay(0.1, 50), 5), fastlr.Constant(0.01)], [60]
+    )
+    first = fastlr.evaluate(s, 100)
+    assert numba_cpu._prepared(s) is not None and id(s) in numba_cpu._PREPARED
+    np.testing.assert_array_equal(fastlr.evaluate(s, 100), first)  # served from the memo
+    key = id(s)
+    del s
+    gc.collect()
+    assert key not in numba_cpu._PREPARED
+
+
 def test_memmap_from_a_billion(tmp_path):
     s = fastlr.WarmupCosineRestarts(0.1, 10**6, cycle_mult=1.5, warmup_steps=10**4, min_lr=1e-5)
     n = 1_000_003

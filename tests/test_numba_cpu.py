@@ -88,6 +88,25 @@ def test_the_whole_number_kernels_are_used_only_below_the_limit():
     assert not numba_cpu._whole(table, 0, 10)
 
 
+def test_a_large_step_array_is_scanned_once_for_the_kernel_kind():
+    """Arrays of 2**17 steps or more are bounded by one parallel pass: one step at 2**50 sends
+    the whole array to the int64 kernels, with the same values as evaluating it by parts."""
+    s = fastlr.CosineDecayRestarts(1.0, 3, t_mul=1.0)
+    steps = np.arange(2**17 + 5, dtype=np.int64)
+    assert numba_cpu._step_bounds(steps) == (0, 2**17 + 4)
+    steps[-1] = 2**50
+    assert numba_cpu._step_bounds(steps) == (0, 2**50)
+    got = fastlr.evaluate(s, steps, dtype="float64")
+    want = np.concatenate(
+        [
+            fastlr.evaluate(s, steps[:-1], dtype="float64"),
+            fastlr.evaluate(s, [2**50], dtype="float64"),
+        ]
+    )
+    np.testing.assert_array_equal(got, want)
+    assert numba_cpu._step_bounds(np.arange(10, dtype=np.uint32)) == (0, 2**32 - 1)
+
+
 def test_prepared_kernel_arguments_are_memoized_per_instance_and_released_with_it():
     import gc
 
@@ -95,7 +114,7 @@ def test_prepared_kernel_arguments_are_memoized_per_instance_and_released_with_i
         [fastlr.Warmup(fastlr.CosineDecay(0.1, 50), 5), fastlr.Constant(0.01)], [60]
     )
     first = fastlr.evaluate(s, 100)
-    assert numba_cpu._prepared(s) is not None and id(s) in numba_cpu._PREPARED
+    assert id(s) in numba_cpu._PREPARED
     np.testing.assert_array_equal(fastlr.evaluate(s, 100), first)  # served from the memo
     key = id(s)
     del s

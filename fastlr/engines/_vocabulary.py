@@ -405,7 +405,6 @@ HELPERS = (
     exp_dd,
     log_dd,
     floordiv_int,
-    floordiv_whole,
 )
 """Module-level functions the :data:`VECTOR` bodies call: an engine compiles them first."""
 

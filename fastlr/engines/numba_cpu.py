@@ -182,6 +182,7 @@ def _cpu_ops() -> types.ModuleType:
         (
             *_vocabulary.HELPERS,
             _vocabulary.ceildiv_int,
+            _vocabulary.floordiv_whole,
             _vocabulary.ceildiv_whole,
             _vocabulary.ilog2_whole,
             _vocabulary.iexp2_whole,
@@ -192,11 +193,14 @@ def _cpu_ops() -> types.ModuleType:
     )
     special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}
     special["div"] = _formula_jit(with_globals(_vocabulary.div_reciprocal, fma=_fma))
-    for key in ("floordiv", "ceildiv", "ilog2", "iexp2"):
-        exact_int = special.get(key) or _formula_jit(_vocabulary.VOCABULARY[key])
-        if key in ("floordiv", "ceildiv"):
-            exact_int = compiled[f"{key}_int"]
-        special[key] = _dispatch_integer(key, exact_int, compiled[f"{key}_whole"])
+    exact_int = {
+        "floordiv": compiled["floordiv_int"],
+        "ceildiv": compiled["ceildiv_int"],
+        "ilog2": special["ilog2"],
+        "iexp2": _formula_jit(_vocabulary.VOCABULARY["iexp2"]),
+    }
+    for key, int_version in exact_int.items():
+        special[key] = _dispatch_integer(key, int_version, compiled[f"{key}_whole"])
     special["count_less"] = _dispatch_sequence("count_less")
     special["take"] = _dispatch_sequence("take")
     # The polynomial is the one piece compiled with ``contract``: FMA only makes it more

@@ -382,17 +382,18 @@ def test_div_is_ieee_division(engine):
         [
             RNG.integers(0, 2**62, n // 2).astype(np.float64),
             RNG.uniform(-1, 1, n // 2) * np.exp2(RNG.integers(-20, 20, n // 2)),
-            [0.0, 1.0, 5.0, 7.0, 1.0, 0.0],
+            [0.0, 1.0, 5.0, 7.0, 1.0, 0.0, -0.0, -0.0, 3.0, np.inf, -np.inf, np.nan, 1e300],
         ]
     )
     b = np.concatenate(
         [
             RNG.integers(1, 2**53, n // 2).astype(np.float64),
             RNG.uniform(0.5, 1, n // 2) * np.exp2(RNG.integers(-20, 20, n // 2)),
-            [3.0, 3.0, 0.0, 1e-300, np.inf, 0.0],
+            [3.0, 3.0, 0.0, 1e-300, np.inf, 0.0, 3.0, np.inf, np.inf, 2.0, -2.0, 2.0, 1e-10],
         ]
     )
-    got = apply(engine, "div", a, b)
     with np.errstate(all="ignore"):
+        got = apply(engine, "div", a, b)
         want = a[: len(got)] / b[: len(got)]
     np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # zeros keep their sign

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import types
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -130,8 +131,8 @@ VOCABULARY: dict[str, Any] = {
 
 
 # -- branch-free vector math (CPU) ------------------------------------------------------------
-# Error-free transformations (Dekker/Knuth; no FMA, so the engine must not contract them).
-_SPLITTER = 134217729.0  # 2**27 + 1
+# Error-free transformations: Knuth's two-sum (the engine must not contract or reassociate it)
+# and the product's exact error from a fused multiply-add.
 
 
 def _two_sum(a, b):
@@ -141,14 +142,9 @@ def _two_sum(a, b):
 
 
 def _two_prod(a, b):
+    """``(p, e)`` with ``p = fl(a * b)`` and ``p + e = a * b`` exactly (with a fused ``fma``)."""
     p = a * b
-    c = _SPLITTER * a
-    ah = c - (c - a)
-    al = a - ah
-    c = _SPLITTER * b
-    bh = c - (c - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, fma(a, b, -p)
 
 
 def _bits(x):
@@ -289,23 +285,28 @@ def vpower(a, b):
     return 1.0 if b == 0.0 else y
 
 
-def fma(a, b, c):  # pragma: no cover - the CPU engine rebinds it to LLVM's fused multiply-add
-    return a * b + c
+def fma(a, b, c):
+    """``a * b + c`` with one rounding. This plain-Python meaning is exact rational arithmetic
+    (``float`` of a ``Fraction`` is correctly rounded); the CPU engine binds LLVM's ``fma``."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
 
 
 def div_reciprocal(a, b):
     """``a / b``, bit-identical to IEEE division, from ``1 / b`` (hoisted out of the loop when
     ``b`` is loop-invariant) and two fused multiply-adds: ``q = a * r`` is within an ulp, the
-    exact residual ``a - q b`` corrects it to the correctly rounded quotient (Markstein). Where
-    ``q`` is 0 or not finite (``a = 0``, ``b = 0`` or ``inf``, overflow) it is already IEEE's
-    answer. For ``|b| < 2**1021`` and quotients that are not subnormal.
+    exact residual ``q b - a`` corrects it to the correctly rounded quotient (Markstein).
+    Written as ``q - (q b - a) r`` so that a zero quotient keeps the sign of ``a``. Where ``q``
+    is not finite (``b = 0``, ``a`` or ``b`` infinite, overflow) the correction is NaN and
+    ``q`` is already IEEE's answer. For ``|b| < 2**1021`` and quotients that are not subnormal.
     """
     a = float(a)
     b = float(b)
     r = 1.0 / b
     q = a * r
-    c = fma(fma(-q, b, a), r, q)
-    return c if 0.0 < abs(q) <= 1.7976931348623157e308 else q
+    c = fma(-fma(q, b, -a), r, q)
+    return c if c == c else q
 
 
 def vldexp(x, k):
@@ -397,6 +398,7 @@ VECTOR: dict[str, Any] = {
 :func:`fastlr.engines.numba_cpu` for the type dispatch of ``floordiv``/``ceildiv``)."""
 
 HELPERS = (
+    fma,
     _two_sum,
     _two_prod,
     _bits,

@@ -189,6 +189,7 @@ def _cpu_ops() -> types.ModuleType:
             *_vocabulary.VECTOR.values(),
         ),
         _formula_jit,
+        fma=lambda fn: _fma,
         exp_dd=njit(forceinline=True, **_POLYNOMIAL_OPTIONS),
     )
     special = {key: compiled[fn.__name__] for key, fn in _vocabulary.VECTOR.items()}

@@ -36,6 +36,7 @@ class CosineDecay(Schedule):
     """
 
     config_only = ("name",)
+    static = ("warms",)
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class CosineDecay(Schedule):
                 p["alpha"],
                 p["initial_learning_rate"],
                 0,
+                False,
             )
         return (
             p["initial_learning_rate"],
@@ -71,6 +73,7 @@ class CosineDecay(Schedule):
             p["alpha"],
             p["warmup_target"],
             p["warmup_steps"],
+            p["warmup_steps"] > 0,
         )
 
     def phases(self) -> dict[str, int]:
@@ -79,11 +82,11 @@ class CosineDecay(Schedule):
         return {**out, "end": math.ceil(w + self.decay_steps)}
 
     @staticmethod
-    def formula(step, initial_learning_rate, decay_steps, alpha, peak, warmup_steps):
+    def formula(step, initial_learning_rate, decay_steps, alpha, peak, warmup_steps, warms):
         end = warmup_steps + decay_steps
         t = xp.minimum(xp.f(step), end)
-        warm = initial_learning_rate + (peak - initial_learning_rate) * (
-            xp.div(t, max(warmup_steps, 1e-300))
-        )
         decayed = peak * ((1.0 - alpha) * xp.cos_remaining(xp.div(end - t, decay_steps)) + alpha)
+        if not warms:  # static: no warmup, nothing else to compute
+            return decayed
+        warm = initial_learning_rate + (peak - initial_learning_rate) * xp.div(t, warmup_steps)
         return xp.where(t < warmup_steps, warm, decayed)

@@ -35,6 +35,7 @@ _LAZY = {
     "InverseTimeDecay": "fastlr.schedules",
     "OneCycle": "fastlr.schedules",
     "Offset": "fastlr.schedules",
+    "Scale": "fastlr.schedules",
     "Sequential": "fastlr.schedules",
     "Table": "fastlr.schedules",
     "Warmup": "fastlr.schedules",

@@ -19,6 +19,7 @@ _LAZY = {
     "ReduceLROnPlateau": "fastlr.callbacks",
     "ScaledLearningRate": "fastlr.callbacks",
     "learning_rate_history": "fastlr.callbacks",
+    "discriminative": "fastlr.per_layer",
     "find_lr": "fastlr.finder",
     "LRFinderResult": "fastlr.finder",
     "plot_schedule": "fastlr.plot",

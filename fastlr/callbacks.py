@@ -140,6 +140,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         min_lr: floor of reductions.
         best, wait, cooldown_counter: the plateau state (restored on resume).
         changes: ``[[iteration, scale], ...]``: when the scale changed (for the LR history).
+        state: an existing :class:`PlateauState` to share (the other state arguments are then
+            ignored): the groups of a ``MultiOptimizer`` share one scale and one decision.
     """
 
     def __init__(
@@ -151,6 +153,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         wait: int = 0,
         cooldown_counter: int = 0,
         changes: list | None = None,
+        *,
+        state: PlateauState | None = None,
     ) -> None:
         if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
             raise TypeError(
@@ -159,7 +163,8 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.schedule = schedule
         self.min_lr = float(min_lr)
-        self.state = PlateauState(scale, best, wait, cooldown_counter, changes)
+        # One state may be shared: the groups of a MultiOptimizer are scaled together.
+        self.state = state or PlateauState(scale, best, wait, cooldown_counter, changes)
 
     scale = property(lambda self: self.state.scale)
     best = property(lambda self: self.state.best)
@@ -217,12 +222,41 @@ def current_learning_rate(optimizer: Any) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
+def groups_of(optimizer: Any) -> list[Any] | None:
+    """The sub-optimizers of a ``MultiOptimizer`` (e.g. from :func:`fastlr.discriminative`),
+    bottom to top; ``None`` for an optimizer with one learning rate."""
+    owner = _lr_owner(optimizer)
+    subs = getattr(owner, "optimizers", None)
+    return list(subs) if isinstance(subs, (list, tuple)) else None
+
+
+def optimizer_of(model_or_optimizer: Any, caller: str) -> Any:
+    """The optimizer of a compiled model (or the optimizer itself), with a one-line error for an
+    uncompiled model or anything else."""
+    if isinstance(model_or_optimizer, keras.optimizers.Optimizer):
+        return model_or_optimizer
+    if isinstance(model_or_optimizer, keras.Model):
+        optimizer = getattr(model_or_optimizer, "optimizer", None)
+        if optimizer is None:
+            raise ValueError(
+                f"{caller} needs a compiled model (`model.optimizer` is None): call "
+                "`model.compile(optimizer=...)` first, or pass the optimizer."
+            )
+        return optimizer
+    raise TypeError(
+        f"{caller} takes a compiled Keras model or a Keras optimizer. "
+        f"Received: {model_or_optimizer!r}"
+    )
+
+
 class LearningRateLogger(keras.callbacks.Callback):
     """Put the current learning rate into ``logs`` so History, CSVLogger and TensorBoard see it.
 
     At every epoch end (and with ``per_batch=True`` at every batch end) ``logs[key]`` is the LR
     the optimizer will apply at its next step: ``float(optimizer.learning_rate)``, i.e. the
-    schedule at the current iteration. Place it before ``CSVLogger``/``TensorBoard`` in the
+    schedule at the current iteration. A ``MultiOptimizer`` (e.g. :func:`fastlr.discriminative`)
+    logs ``logs[f"{key}_{name}"]`` per sub-optimizer, Keras's own convention. Place it before
+    ``CSVLogger``/``TensorBoard`` in the
     callback list. For the exact LR of *every* step (even with ``steps_per_execution > 1``, where
     batch callbacks skip steps) use :func:`learning_rate_history` after training instead.
 
@@ -236,31 +270,55 @@ class LearningRateLogger(keras.callbacks.Callback):
         self.per_batch = bool(per_batch)
         self.key = key
 
+    def _log(self, logs) -> None:
+        optimizer = optimizer_of(self.model, "LearningRateLogger")
+        groups = groups_of(optimizer)
+        if groups is None:
+            logs[self.key] = current_learning_rate(optimizer)
+            return
+        for sub in groups:
+            logs[f"{self.key}_{sub.name}"] = current_learning_rate(sub)
+
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs[self.key] = current_learning_rate(self.model.optimizer)
+            self._log(logs)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.per_batch and logs is not None:
-            logs[self.key] = current_learning_rate(self.model.optimizer)
+            self._log(logs)
 
 
-def learning_rate_history(model_or_optimizer: Any, iterations: int | None = None) -> np.ndarray:
+def learning_rate_history(
+    model_or_optimizer: Any, iterations: int | None = None
+) -> np.ndarray | dict[str, np.ndarray]:
     """The exact LR of every step ``0 .. iterations - 1`` of a run, by bulk evaluation.
 
     No recording during training (no per-step host sync, right with any
     ``steps_per_execution``): the schedule is pure, so its history is ``evaluate(schedule,
-    iterations)``; plateau reductions are re-applied from the change points they recorded.
+    iterations)``; plateau reductions (of a schedule or of a float LR) are re-applied from the
+    change points :class:`ReduceLROnPlateau` recorded.
 
     Args:
         model_or_optimizer: a compiled Keras model, or its optimizer.
         iterations: steps to cover (default: the optimizer's iteration count).
 
     Returns:
-        float32 array of length ``iterations``.
+        float32 array of length ``iterations``; for a ``MultiOptimizer`` (e.g.
+        :func:`fastlr.discriminative`) a dict ``{sub-optimizer name: array}``, bottom to top.
     """
-    optimizer = _lr_owner(getattr(model_or_optimizer, "optimizer", model_or_optimizer))
-    n = int(optimizer.iterations.numpy()) if iterations is None else int(iterations)
+    optimizer = _lr_owner(optimizer_of(model_or_optimizer, "learning_rate_history"))
+    n = (
+        int(keras.ops.convert_to_numpy(optimizer.iterations))
+        if iterations is None
+        else int(iterations)
+    )
+    groups = groups_of(optimizer)
+    if groups is not None:
+        return {sub.name: _history(sub, n) for sub in groups}
+    return _history(optimizer, n)
+
+
+def _history(optimizer: Any, n: int) -> np.ndarray:
     lr = optimizer._learning_rate
     scale = np.ones(n, dtype=np.float32)
     min_lr = None
@@ -275,8 +333,13 @@ def learning_rate_history(model_or_optimizer: Any, iterations: int | None = None
             f"learning_rate_history needs a fastlr schedule (pure, bulk-evaluable); the optimizer "
             f"has {type(lr).__name__}: use the fastlr drop-in of the same name."
         )
-    else:  # a plain float LR: constant unless Keras's plateau callback changed it
-        return np.full(n, current_learning_rate(optimizer), dtype=np.float32)
+    else:  # a float LR: constant, except where the plateau callback recorded a change
+        out = np.full(n, current_learning_rate(optimizer), dtype=np.float32)
+        state = getattr(optimizer, STATE_ATTRIBUTE, None)
+        rows = state.change_rows() if isinstance(state, PlateauState) else np.zeros((0, 2))
+        for iteration, value in rows:  # the first row is the LR before the first change
+            out[int(iteration) :] = value
+        return out
     if min_lr is None:
         return (base * scale).astype(np.float32)
     return _effective_lr(base, scale, np.float32(min_lr), np.maximum, np.minimum).astype(np.float32)
@@ -352,6 +415,12 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     reads the state from the variables at every epoch end, so a restore by another callback's
     ``on_train_begin`` counts whatever the callbacks' order.
 
+    With a ``MultiOptimizer`` (e.g. :func:`fastlr.discriminative`) every group's schedule is
+    wrapped, all sharing one scale and one plateau state: one decision scales every group, and
+    their ratios hold (each never below ``min_lr``); float LRs are reduced group by group, by
+    Keras's rule. Every reduction, of a schedule or of a float LR, is recorded for
+    :func:`learning_rate_history`.
+
     List this callback *before* ``BackupAndRestore`` / ``ModelCheckpoint``: Keras calls the
     callbacks in order at every epoch end, and a backup written before this callback's decision
     of the same epoch misses that decision (as with Keras's own ``ReduceLROnPlateau``). In a
@@ -364,41 +433,62 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         if getattr(model, "optimizer", None) is not None:
             self._wrap()
 
+    def _owners(self) -> list[Any]:
+        """The optimizers that hold a learning rate: a MultiOptimizer's groups, else the one."""
+        top = _lr_owner(self.model.optimizer)
+        return groups_of(top) or [top]
+
     def _wrap(self) -> ScaledLearningRate | None:
-        """Wrap a schedule LR once (idempotent), attach its state; the wrapper or None."""
-        optimizer = _lr_owner(self.model.optimizer)
-        lr = optimizer._learning_rate
-        if not isinstance(lr, ScaledLearningRate):
-            if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-                return None
-            with _variable_scope(self.model):
-                lr = ScaledLearningRate(lr, min_lr=self.min_lr)
-            optimizer._learning_rate = lr
-            # A train function traced by an earlier fit() holds the old LR: rebuild it.
-            if getattr(self.model, "train_function", None) is not None:
-                self.model.make_train_function(force=True)
-        if getattr(optimizer, STATE_ATTRIBUTE, None) is not lr.state:
+        """Wrap every schedule LR once (idempotent) with one shared state, attached to the
+        optimizer; give every float LR a change log. The first wrapper, or None."""
+        top = _lr_owner(self.model.optimizer)
+        owners = self._owners()
+        wrapped = [o._learning_rate for o in owners]
+        shared = next((lr.state for lr in wrapped if isinstance(lr, ScaledLearningRate)), None)
+        retrace = False
+        for owner in owners:
+            lr = owner._learning_rate
+            if isinstance(lr, ScaledLearningRate):
+                # A loaded model has one state per wrapper (equal values): share them again.
+                lr.state = shared
+            elif isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+                with _variable_scope(self.model):
+                    lr = ScaledLearningRate(lr, min_lr=self.min_lr, state=shared)
+                shared = lr.state
+                owner._learning_rate = lr
+                retrace = True
+            elif not isinstance(getattr(owner, STATE_ATTRIBUTE, None), PlateauState):
+                # A float LR: Keras's rule reduces it; the state only logs the changes.
+                with _variable_scope(self.model):
+                    setattr(owner, STATE_ATTRIBUTE, PlateauState())
+        # A train function traced by an earlier fit() holds the old LR: rebuild it.
+        if retrace and getattr(self.model, "train_function", None) is not None:
+            self.model.make_train_function(force=True)
+        if shared is None:
+            return None
+        if getattr(top, STATE_ATTRIBUTE, None) is not shared:
             # Tracked by Keras saving and TF checkpoints; a pending checkpoint restore of this
             # attribute (a restore before the wrapper existed) is applied here.
-            setattr(optimizer, STATE_ATTRIBUTE, lr.state)
+            setattr(top, STATE_ATTRIBUTE, shared)
         if keras.backend.backend() == "jax":
-            _pass_into_stateless_step(self.model.optimizer, lr.scale)
-        return lr
+            _pass_into_stateless_step(self.model.optimizer, shared.scale)
+        return next(o._learning_rate for o in owners if o._learning_rate.state is shared)
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         lr = self._wrap()
         if lr is not None:
             self._restore_state(lr)
-            return
-        lr = _lr_owner(self.model.optimizer)._learning_rate
         tf = sys.modules.get("tensorflow")
         variables = (keras.Variable,) if tf is None else (tf.Variable, keras.Variable)
-        if callable(lr) and not isinstance(lr, variables):
-            raise TypeError(
-                "fastlr.ReduceLROnPlateau cannot scale a learning rate that is a plain callable "
-                f"({lr!r}); use a float or a keras LearningRateSchedule (e.g. a fastlr schedule)."
-            )
+        for owner in self._owners():
+            lr = owner._learning_rate
+            if callable(lr) and not isinstance(lr, (variables, ScaledLearningRate)):
+                raise TypeError(
+                    "fastlr.ReduceLROnPlateau cannot scale a learning rate that is a plain "
+                    f"callable ({lr!r}); use a float or a keras LearningRateSchedule (e.g. a "
+                    "fastlr schedule)."
+                )
 
     def _restore_state(self, lr: ScaledLearningRate) -> None:
         best = float(lr.best.numpy())
@@ -407,10 +497,13 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         self.cooldown_counter = int(lr.cooldown_counter.numpy())
 
     def _scaled(self) -> ScaledLearningRate | None:
-        lr = _lr_owner(self.model.optimizer)._learning_rate
-        return lr if isinstance(lr, ScaledLearningRate) else None
+        for owner in self._owners():
+            if isinstance(owner._learning_rate, ScaledLearningRate):
+                return owner._learning_rate
+        return None
 
     def on_epoch_end(self, epoch, logs=None):
+        self._reduced = None  # the shared scale: reduced at most once per decision
         lr = self._scaled()
         if lr is not None:  # the variables are the state (a restore may have replaced it)
             self._restore_state(lr)
@@ -423,12 +516,23 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
         owner = _lr_owner(optimizer)
         lr = owner._learning_rate
+        iteration = int(keras.ops.convert_to_numpy(owner.iterations))
         if not isinstance(lr, ScaledLearningRate):
-            return super()._reduce_optimizer_lr(optimizer, epoch, name)
+            old_lr = current_learning_rate(owner)
+            reduced = super()._reduce_optimizer_lr(optimizer, epoch, name)
+            state = getattr(owner, STATE_ATTRIBUTE, None)
+            if reduced and isinstance(state, PlateauState):
+                if not len(state.change_rows()):
+                    state.record_change(0, old_lr)  # the LR before the first change
+                state.record_change(iteration, current_learning_rate(owner))
+            return reduced
+        if getattr(self, "_reduced", None) is lr.state:  # another group of this decision did it
+            return True
         old_lr = current_learning_rate(owner)
         if old_lr <= np.float32(self.min_lr):
             return False
-        scale = lr.reduce(self.factor, int(owner.iterations.numpy()))
+        scale = lr.reduce(self.factor, iteration)
+        self._reduced = lr.state
         if self.verbose > 0:
             print(
                 f"\nEpoch {epoch + 1}: ReduceLROnPlateau scaling the learning-rate schedule by "

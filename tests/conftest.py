@@ -141,6 +141,10 @@ EXAMPLES: dict[str, list[dict]] = {
         dict(schedule=("WarmupCosineDecay", 0), offset=10),
         dict(schedule=("CyclicalLearningRate", 1), offset=2**40 + 3),
     ],
+    "Scale": [
+        dict(schedule=("CosineDecayRestarts", 0), factor=0.1),
+        dict(schedule=("Sequential", 1), factor=3.0),
+    ],
     "Table": [
         dict(values=[0.1, 0.05, 0.02]),
         dict(values=[1e-3 * (1 + (i % 7)) for i in range(50)]),

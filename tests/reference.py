@@ -445,6 +445,11 @@ def Offset(step, *, schedule, offset):
     return child_value(schedule, min(_step(step) + offset, 2**63 - 1))
 
 
+def Scale(step, *, schedule, factor):
+    """``factor * child(step)``, rounded once."""
+    return float(Fraction(factor) * Fraction(child_value(schedule, _step(step))))
+
+
 def Table(step, *, values):
     """``values[min(step, len(values) - 1)]``."""
     return float(values[min(_step(step), len(values) - 1)])
@@ -470,6 +475,7 @@ REFERENCE = {
         Warmup,
         Sequential,
         Offset,
+        Scale,
         Table,
     )
 }

@@ -287,7 +287,7 @@ LEAF_VALID: dict[str, st.SearchStrategy[dict]] = {
     "Table": _kw({"values": _table_values}),
 }
 LEAVES = tuple(sorted(LEAF_VALID))
-COMPOSITES = ("Offset", "Sequential", "Warmup")
+COMPOSITES = ("Offset", "Scale", "Sequential", "Warmup")
 
 
 def schedules(depth: int = 2, names: tuple[str, ...] | None = None) -> st.SearchStrategy:
@@ -317,6 +317,8 @@ def valid_kwargs(name: str, depth: int = 2) -> st.SearchStrategy[dict]:
         return _kw(dict(schedule=child, warmup_steps=counts(0)), dict(start_lr=rates))
     if name == "Offset":
         return _kw(dict(schedule=child, offset=counts(0)))
+    if name == "Scale":
+        return _kw(dict(schedule=child, factor=st.floats(0.0, 1e3) | st.sampled_from([0, 1, 2])))
     if name == "Sequential":
         return _sequential(depth)
     raise KeyError(name)
@@ -392,6 +394,8 @@ BOUNDS: dict[str, Callable[[Any], tuple[float, float]]] = {
     "Warmup": lambda s: _union(bounds_of(s.schedule), (s.start_lr, s.start_lr)),
     # the child, shifted
     "Offset": lambda s: bounds_of(s.schedule),
+    # the child, times the factor
+    "Scale": lambda s: tuple(s.factor * b for b in bounds_of(s.schedule)),
     # one of the children at a time
     "Sequential": lambda s: _union(*(bounds_of(c) for c in s.schedules)),
 }
@@ -445,6 +449,8 @@ def _children_phases(s) -> list[float]:
         return [s.warmup_steps] + [p + s.warmup_steps for p in phases_of(s.schedule)]
     if n == "Offset":
         return [p - s.offset for p in phases_of(s.schedule) if p >= s.offset]
+    if n == "Scale":
+        return phases_of(s.schedule)
     starts = [0, *s.boundaries]
     out = list(s.boundaries)
     for start, child in zip(starts, s.schedules, strict=True):
@@ -498,6 +504,7 @@ PHASES: dict[str, Callable[[Any], list[float]]] = {
     "Table": lambda s: [len(s.values) - 1],
     "Warmup": _children_phases,
     "Offset": _children_phases,
+    "Scale": _children_phases,
     "Sequential": _children_phases,
 }
 """Phase boundaries per class: warmup/hold/decay ends, cycle starts (small and near 2**24, 2**31,
@@ -774,6 +781,7 @@ BAD: dict[str, dict[str, st.SearchStrategy]] = {
         "start_lr": BAD_RATE,
     },
     "Offset": {"schedule": _bad(BAD_CHILD, BAD_CHILD_LIST), "offset": BAD_NONNEG_COUNT},
+    "Scale": {"schedule": _bad(BAD_CHILD, BAD_CHILD_LIST), "factor": BAD_RATE},
     "Sequential": {},  # the lists: see _bad_sequential
 }
 """Bad values per class and parameter, each with the exception it must raise."""

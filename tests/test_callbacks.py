@@ -140,6 +140,35 @@ def test_plateau_with_a_float_learning_rate_is_kerass_behaviour():
     assert not isinstance(model.optimizer._learning_rate, fastlr.ScaledLearningRate)
 
 
+def test_history_of_a_float_lr_under_plateau_is_exact_per_step():
+    model = probe_model(0.1)
+    trace = kernel_recorder()
+    x, y = data(2)
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=4,
+        verbose=0,
+        callbacks=[plateau(factor=0.5, patience=1, min_lr=0.03), trace],
+    )
+    expected = np.float32([0.1] * 4 + [0.05] * 2 + [0.03] * 2)
+    history = fastlr.learning_rate_history(model)
+    np.testing.assert_array_equal(history, expected)  # not the last LR for every step
+    assert_applied(trace.applied(), expected, trace.kernels)
+    np.testing.assert_array_equal(
+        fastlr.learning_rate_history(model, 10)[8:], np.float32([0.03] * 2)
+    )
+
+
+def test_history_of_an_uncompiled_model_says_to_compile():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"needs a compiled model \(`model.optimizer` is None\)"):
+        fastlr.learning_rate_history(model)
+    with pytest.raises(TypeError, match=r"takes a compiled Keras model or a Keras optimizer"):
+        fastlr.learning_rate_history("model")
+
+
 def test_min_lr_floors_reductions_but_not_the_schedule_itself():
     s = fastlr.WarmupCosineDecay(0.1, total_steps=100, warmup_steps=8)  # starts at 0
     model = probe_model(s)

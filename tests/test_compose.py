@@ -1,12 +1,14 @@
-"""Composite schedules: ``Warmup``, ``Sequential``, ``Offset`` (of child schedules) and ``Table``.
+"""Composite schedules: ``Warmup``, ``Sequential``, ``Offset``, ``Scale`` (of child schedules)
+and ``Table``.
 
 1. Nests two and three composites deep against the independent reference (``tests/reference.py``)
    on every engine: the TF graph (float32, also under XLA) and the Numba bulk path (float32 and
    float64), at every boundary +-1 and at large steps; an Offset whose child runs past 2**53.
 2. Semantics checked from the definitions alone: Sequential switches exactly at its boundaries
    and restarts each child at its own step 0; Offset is an exact shift; Warmup ramps to the
-   child's first value and is continuous there; Table holds its last value and reproduces any
-   schedule it was built from.
+   child's first value and is continuous there; Scale is one float64 product and is what
+   ``schedule * factor`` builds; Table holds its last value and reproduces any schedule it was
+   built from.
 3. Serialization of a depth-3 nest: Keras serialize/JSON/deserialize, config, pickle, and a
    ``.keras`` file loaded in a fresh process without ``custom_objects``.
 4. Errors: Keras built-in and non-schedule children, bad boundaries / offsets / tables.
@@ -46,6 +48,7 @@ from fastlr import (
     Offset,
     PiecewiseConstantDecay,
     PolynomialDecay,
+    Scale,
     Table,
     Warmup,
     WarmupCosineDecay,
@@ -318,6 +321,36 @@ def test_offset_of_offset_adds_up():
     twice = Offset(Offset(s, 13), 2**33)
     np.testing.assert_array_equal(_graph(twice, t), _graph(s, t + 13 + 2**33))
     np.testing.assert_array_equal(reference(twice, t), reference(s, t + 13 + 2**33))
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.01, 1.0, 3.0, 2**-40])
+@pytest.mark.parametrize("child", sorted(OFFSET_CHILDREN))
+def test_scale_is_one_float64_product(child, factor):
+    s = OFFSET_CHILDREN[child]
+    t = np.array([*range(300), 2**31 + 7, 10**12 + 1, 2**62 + 11], dtype=np.int64)
+    scaled = Scale(s, factor)
+    want = factor * _f64(s, t)
+    np.testing.assert_array_equal(_f64(scaled, t), want)
+    np.testing.assert_array_equal(scaled.evaluate(t, dtype="float32"), want.astype(np.float32))
+    np.testing.assert_array_equal(reference(scaled, t), factor * reference(s, t))
+    np.testing.assert_array_equal(_graph(scaled, t), want.astype(np.float32))
+
+
+def test_multiplying_a_schedule_builds_scale():
+    s = WarmupCosineDecay(1.0, 100, warmup_steps=10)
+    for made in (s * 0.5, 0.5 * s, s * np.float32(0.5), np.float64(0.5) * s, s * 1):
+        assert type(made) is Scale and made.schedule == s
+    assert (s * 0.5).factor == 0.5 and (s * 1).factor == 1.0
+    assert s * 0.5 == 0.5 * s
+    twice = (s * 0.5) * 0.25  # nested: each product rounded once, as written
+    assert twice == Scale(Scale(s, 0.5), 0.25)
+    with pytest.raises(ValueError, match=r"Argument `factor` must be >= 0. Received: factor=-1"):
+        s * -1
+    for bad in (True, "2", None, [2.0], s):
+        with pytest.raises(TypeError):
+            s * bad
+        with pytest.raises(TypeError):
+            bad * s
 
 
 @pytest.mark.parametrize("start_lr", [0.0, 0.02, 3.0])

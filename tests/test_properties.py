@@ -227,7 +227,7 @@ PARAMS["Table"] = st.fixed_dictionaries(
 )
 
 # -- composites: children from the strategies above, nested up to two composites deep -----------
-COMPOSITES = ("Warmup", "Sequential", "Offset")  # the classes with child schedules
+COMPOSITES = ("Warmup", "Sequential", "Offset", "Scale")  # the classes with child schedules
 LEAVES = sorted(PARAMS)  # every other class (Table included)
 
 
@@ -277,6 +277,10 @@ def composite_params(name: str, depth: int):
                     st.integers(0, 1000), st.integers(0, 10**6), st.integers(0, 2**40)
                 ),
             )
+        )
+    if name == "Scale":
+        return st.fixed_dictionaries(
+            dict(schedule=any_schedule(depth - 1), factor=st.one_of(st.just(0.0), rates))
         )
     if name == "Sequential":
         return sequential_params(depth)
@@ -348,6 +352,9 @@ def value_range(s) -> tuple[float, float]:
         return min(lo, s.start_lr), max(hi, s.start_lr)
     if n == "Offset":
         return value_range(s.schedule)
+    if n == "Scale":
+        lo, hi = value_range(s.schedule)
+        return s.factor * lo, s.factor * hi
     if n == "Sequential":
         ranges = [value_range(c) for c in s.schedules]
         return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
@@ -371,7 +378,7 @@ def end_of(s) -> tuple[float, float] | None:
         return s.decay_steps, s.end_learning_rate
     if n == "Table":
         return len(s.values) - 1, s.values[-1]
-    if n in ("Warmup", "Offset", "Sequential"):
+    if n in ("Warmup", "Offset", "Sequential", "Scale"):
         child = s.schedules[-1] if n == "Sequential" else s.schedule
         end = end_of(child)
         if end is None:
@@ -380,8 +387,9 @@ def end_of(s) -> tuple[float, float] | None:
             "Warmup": lambda: s.warmup_steps,
             "Offset": lambda: -s.offset,
             "Sequential": lambda: s.boundaries[-1] if s.boundaries else 0,
+            "Scale": lambda: 0,
         }[n]()
-        return max(0, end[0] + shift), end[1]
+        return max(0, end[0] + shift), end[1] * (s.factor if n == "Scale" else 1.0)
     return None
 
 
@@ -409,6 +417,8 @@ def decay_start(s) -> float | None:
     if n == "Offset":
         start = decay_start(s.schedule)
         return None if start is None else max(0, start - s.offset)
+    if n == "Scale":
+        return decay_start(s.schedule)
     # Sequential: each schedule restarts from its own step 0 at its boundary, so the joins may
     # rise (e.g. a decay after a warmup); not a decay in general.
     return None
@@ -491,6 +501,8 @@ def boundaries(s) -> list[float]:
         return [w, *(w + b for b in boundaries(s.schedule))]
     if n == "Offset":
         return [b - s.offset for b in boundaries(s.schedule) if b >= s.offset]
+    if n == "Scale":
+        return boundaries(s.schedule)
     if n == "Sequential":
         starts = [0, *s.boundaries]
         inner = [a + b for a, c in zip(starts, s.schedules, strict=True) for b in boundaries(c)]
@@ -582,6 +594,7 @@ DECAYS = [
     "Table",
     "Warmup",
     "Offset",
+    "Scale",
     # Not Sequential: a join may rise (see decay_start).
 ]
 
@@ -621,6 +634,7 @@ FINITE = [
     "Table",
     "Warmup",
     "Offset",
+    "Scale",
     "Sequential",
 ]
 
@@ -741,6 +755,9 @@ def jump_bound(s, b: int) -> float | None:
         return abs(target - s.start_lr) / w
     if n == "Offset":
         return jump_bound(s.schedule, b + s.offset)
+    if n == "Scale":
+        inner = jump_bound(s.schedule, b)
+        return None if inner is None else s.factor * inner
     if n == "Sequential":
         if b + 1 in s.boundaries:
             return None  # a join: the next schedule starts from its own step 0
@@ -794,6 +811,7 @@ CONTINUOUS = [
     "Table",
     "Warmup",
     "Offset",
+    "Scale",
     "Sequential",
 ]
 

@@ -179,6 +179,8 @@ def _random_params(name: str, rng: random.Random) -> dict:
         )
     if name == "Offset":
         return dict(schedule=_random_leaf(rng, kinds[0]), offset=_random_offset(rng))
+    if name == "Scale":
+        return dict(schedule=_random_leaf(rng, kinds[0]), factor=rng.choice([0.0, 1.0, u(0, 10)]))
     if name == "Table":
         n = rng.choice([1, rng.randint(2, 40), rng.randint(200, 320)])
         return dict(values=[rng.choice([0.0, u(0, 1), u(0, 1)]) for _ in range(n)])
@@ -192,6 +194,7 @@ CHILD_KINDS = {
     "Warmup": ("OneCycle",),
     "Sequential": ("WarmupStableDecay", "CyclicalLearningRate", "InverseSqrtDecay"),
     "Offset": ("WarmupCosineRestarts",),
+    "Scale": ("PolynomialDecay",),
 }
 
 
@@ -360,6 +363,8 @@ def phase_boundaries(name: str, p: dict, large=LARGE_STEPS) -> set:
             inner = phase_boundaries(*_child(child), near)
             out |= {start + b for b in inner if end is None or start + b <= end + 1}
         return out
+    if name == "Scale":
+        return phase_boundaries(*_child(p["schedule"]), large)
     if name == "Offset":
         k = p["offset"]
         child = phase_boundaries(*_child(p["schedule"]), {k} | {s + k for s in large})
@@ -431,6 +436,9 @@ def last_exact_step(name: str, p: dict) -> int:
     if name == "Warmup":
         child = p["schedule"]
         return min(top, last_exact_step(child["class_name"], child["config"]) + p["warmup_steps"])
+    if name == "Scale":
+        child = p["schedule"]
+        return last_exact_step(child["class_name"], child["config"])
     if name == "Sequential":
         shifts = [0, *p["boundaries"]]
         return min(

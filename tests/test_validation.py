@@ -363,6 +363,7 @@ KINDS: dict[str, dict[str, list]] = {
         "start_lr": RATE,
     },
     "Offset": {"schedule": CHILD, "offset": OFFSET},
+    "Scale": {"schedule": CHILD, "factor": RATE},
     "Sequential": {},  # lists: see SEQUENTIAL below
     "Table": {"values": TABLE_VALUES},
 }
@@ -663,7 +664,7 @@ def test_cross_cases_are_valid_without_the_bad_value():
 
 
 @pytest.mark.parametrize("name", KERAS_NAMED)
-@pytest.mark.parametrize("composite", ["Warmup", "Offset", "Sequential"])
+@pytest.mark.parametrize("composite", ["Warmup", "Offset", "Scale", "Sequential"])
 def test_keras_builtin_children_are_refused_with_a_pointer_to_the_drop_in(composite, name):
     """A Keras built-in child names the fastlr class with the same parameters, which works."""
     import fastlr
@@ -803,6 +804,7 @@ INT_RATES = {
     "Offset": dict(
         schedule=Child("ExponentialRange", dict(start_lr=1, end_lr=100, num_steps=10)), offset=5
     ),
+    "Scale": dict(schedule=Child("Constant", dict(learning_rate=2)), factor=3),
     "Table": dict(values=[3, 2, 1, 0]),
 }
 
@@ -828,6 +830,7 @@ REAL_PARAMS = {
     "gamma",
     "div_factor",
     "final_div_factor",
+    "factor",
 }
 
 

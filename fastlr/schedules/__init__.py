@@ -5,7 +5,7 @@ as soon as Keras is imported (see :mod:`fastlr._keras`).
 """
 
 from fastlr.schedules._base import REGISTRY, Schedule
-from fastlr.schedules.compose import Offset, Sequential, Table, Warmup
+from fastlr.schedules.compose import Offset, Scale, Sequential, Table, Warmup
 from fastlr.schedules.constant import Constant
 from fastlr.schedules.cosine import CosineDecay
 from fastlr.schedules.cyclical import CyclicalLearningRate
@@ -45,6 +45,7 @@ __all__ = [
     "OneCycle",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
+    "Scale",
     "Schedule",
     "Sequential",
     "Table",

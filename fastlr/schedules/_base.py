@@ -82,6 +82,19 @@ class Schedule(_Root):
     def __reduce__(self):
         return (_rebuild, (type(self), self._params))
 
+    # -- arithmetic -----------------------------------------------------------------------------
+    def __mul__(self, factor: Any) -> Any:
+        """``schedule * factor``: :class:`fastlr.Scale` (a real ``factor`` only)."""
+        import numbers
+
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            return NotImplemented
+        from fastlr.schedules.compose import Scale
+
+        return Scale(self, factor)
+
+    __rmul__ = __mul__
+
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-serializable), as Keras expects."""

@@ -1,4 +1,4 @@
-"""Composite schedules: Warmup, Sequential, Offset (children) and Table (values).
+"""Composite schedules: Warmup, Sequential, Offset, Scale (children) and Table (values).
 
 A composite's math is two small formulas in the same vocabulary as every schedule:
 
@@ -240,6 +240,47 @@ class Offset(Composite):
     @staticmethod
     def fold(i, acc, value, step, offset):
         return value
+
+
+@register
+class Scale(Composite):
+    """A schedule times a constant: ``lr(step) = factor * schedule(step)``.
+
+    ``schedule * factor`` and ``factor * schedule`` build it. For a group of layers that learns
+    at a fraction of the head's rate (see :func:`fastlr.discriminative`), or a sweep over peak
+    rates with one shape. The product is rounded once, in float64, like every formula.
+
+    Args:
+        schedule: a fastlr schedule.
+        factor: finite, >= 0.
+
+    Example:
+        >>> from fastlr import CosineDecay
+        >>> s = 0.1 * CosineDecay(1.0, decay_steps=100)
+        >>> s
+        Scale(schedule=CosineDecay(initial_learning_rate=1.0, decay_steps=100, alpha=0.0, \
+name='CosineDecay', warmup_target=None, warmup_steps=0), factor=0.1)
+        >>> s.evaluate([0, 50, 100], dtype="float64").round(6).tolist()
+        [0.1, 0.05, 0.0]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(self, schedule: Schedule, factor: float) -> None:
+        super().__init__(
+            schedule=_child("schedule", schedule), factor=v.real("factor", factor, ge=0)
+        )
+
+    def phases(self) -> dict[str, int]:
+        return self.schedule.phases()
+
+    @staticmethod
+    def child_step(i, step, factor):
+        return step
+
+    @staticmethod
+    def fold(i, acc, value, step, factor):
+        return factor * value
 
 
 @register

@@ -25,7 +25,7 @@ from typing import Any
 
 from fastlr.bench.interleave import Budget, Cell, Runner
 from fastlr.bench.timing import Timing, measure
-from fastlr.bench.worker import Pool
+from fastlr.bench.worker import WARM_CALL_S, Pool
 
 __all__ = [
     "FULL",
@@ -291,6 +291,7 @@ def run(
                 "engine, round 2 of every engine, ...; one worker computing at a time",
                 "workers": workers,
                 "budget": budget.as_dict(),
+                "warm_call_s": WARM_CALL_S,
             }
     if "step" in sections:
         from fastlr.bench.training import step_overhead

@@ -213,6 +213,12 @@ def method_text(results: dict) -> str:
         f"graph, {budget.get('python_call_s', '?')} s for the Python loop) was timed on fewer "
         "steps and scaled linearly to N: marked `*` (`n_measured` in the JSON)."
     )
+    if method.get("warm_call_s"):
+        text += (
+            f" A round of calls under {method['warm_call_s'] * 1000:g} ms began with one untimed "
+            "call (the previous round was another worker's: its threads may still spin, and "
+            "this worker's were parked)."
+        )
     loads = [r["load"] for r in results.get("bulk", []) if r.get("load") is not None]
     if loads:
         loads.sort()

@@ -145,6 +145,11 @@ def find_lr(
     ``diverge_threshold * min`` (or the loss is not finite). All model and optimizer variables
     (weights, slots, iteration count) are restored exactly, whatever happens.
 
+    With a ``MultiOptimizer`` (e.g. :func:`fastlr.discriminative`) every group ramps at its
+    ratio to the head's (last group's) learning rate, ``Scale(ramp, ratio)``, and the result's
+    ``learning_rates`` are the head's: the suggestion is the head's LR, the groups keep their
+    ratios to it.
+
     Args:
         model: a compiled Keras model (any ``jit_compile``).
         x: inputs (NumPy array) or a ``tf.data.Dataset`` of ``(x, y[, sample_weight])`` batches.
@@ -160,7 +165,7 @@ def find_lr(
     Returns:
         An :class:`LRFinderResult`.
     """
-    from fastlr.callbacks import current_learning_rate
+    from fastlr.callbacks import current_learning_rate, groups_of, optimizer_of
     from fastlr.schedules import ExponentialRange
 
     start_lr = v.rate("start_lr", start_lr, positive=True)
@@ -170,25 +175,28 @@ def find_lr(
     smoothing = v.real("smoothing", smoothing, ge=0, lt=1)
     diverge_threshold = v.real("diverge_threshold", diverge_threshold, gt=1)
     v.choice("method", method, tuple(SUGGESTIONS))
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None:
-        raise ValueError("Argument `model` must be compiled (model.compile(...)) before find_lr.")
+    optimizer = optimizer_of(model, "find_lr")
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
+    groups = groups_of(optimizer) or [optimizer]
+    ratios = [_ratio(group, groups[-1]) for group in groups]
 
     saved_model = [var.numpy().copy() for var in model.variables]
     saved_optimizer = [var.numpy().copy() for var in optimizer.variables]
-    saved_lr = optimizer._learning_rate
+    saved_lrs = [group._learning_rate for group in groups]
     batches = _batches(x, y, batch_size, seed)
     lrs, losses, smoothed = [], [], []
     avg, best, stopped = 0.0, math.inf, False
     try:
-        optimizer._learning_rate = ExponentialRange(start_lr, end_lr, num_steps - 1)
+        ramp = ExponentialRange(start_lr, end_lr, num_steps - 1)
+        for group, ratio in zip(groups, ratios, strict=True):
+            group._learning_rate = ramp if ratio == 1.0 else ramp * ratio
+            group.iterations.assign(0)
         optimizer.iterations.assign(0)
         model.make_train_function(force=True)
         for i in range(num_steps):
             batch = next(batches)
-            lr = current_learning_rate(optimizer)
+            lr = current_learning_rate(groups[-1])
             loss = float(model.train_on_batch(*batch, return_dict=True)["loss"])
             avg = smoothing * avg + (1.0 - smoothing) * loss
             smooth = avg / (1.0 - smoothing ** (i + 1))
@@ -200,7 +208,8 @@ def find_lr(
                 stopped = True
                 break
     finally:
-        optimizer._learning_rate = saved_lr
+        for group, saved_lr in zip(groups, saved_lrs, strict=True):
+            group._learning_rate = saved_lr
         for var, value in zip(model.variables, saved_model, strict=True):
             var.assign(value)
         for var, value in zip(optimizer.variables, saved_optimizer, strict=True):
@@ -213,3 +222,24 @@ def find_lr(
         method=method,
         stopped_early=stopped,
     )
+
+
+def _ratio(group: Any, head: Any) -> float:
+    """``group``'s learning rate over ``head``'s: the factor of a :class:`fastlr.Scale` of the
+    head's schedule, else the ratio of their current values."""
+    from fastlr.callbacks import current_learning_rate
+    from fastlr.schedules import Scale
+
+    lr, head_lr = group._learning_rate, head._learning_rate
+    if lr is head_lr:
+        return 1.0
+    if isinstance(lr, Scale) and lr.schedule == head_lr:
+        return lr.factor
+    now, head_now = current_learning_rate(group), current_learning_rate(head)
+    if head_now <= 0.0:
+        raise ValueError(
+            f"find_lr ramps every group at its ratio to the head's learning rate, but the "
+            f"head's ({head.name}) is {head_now} now and group {group.name}'s is not a "
+            "fastlr.Scale of it: the ratio is unknown."
+        )
+    return now / head_now

@@ -34,8 +34,13 @@ def mean_output(y_true, y_pred):
     return keras.ops.mean(y_pred)
 
 
-def compile_probe(model, optimizer):
-    model.compile(optimizer=optimizer, loss=mean_output, jit_compile=True)
+@keras.saving.register_keras_serializable(package="fastlr_tests")
+def mean_output_plus_100(y_true, y_pred):
+    return keras.ops.mean(y_pred) + 100.0  # positive: the range test never sees a divergence
+
+
+def compile_probe(model, optimizer, loss=mean_output):
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=True)
 
 
 def data(steps):
@@ -141,6 +146,35 @@ def test_logger_and_history_report_every_group():
     np.testing.assert_array_equal(history["group0"], (0.25 * s).evaluate(6))
     np.testing.assert_array_equal(history["group1"], s.evaluate(6))
     assert_applied(trace.applied(), [history["group0"], history["group1"]])
+
+
+def test_find_lr_ramps_every_group_at_its_ratio_and_restores_them():
+    s = fastlr.CosineDecay(0.1, 100)
+    model, layers = probe(3)
+    opt = fastlr.discriminative(keras.optimizers.SGD(s), layers, factors=[0.01, 0.1, 1.0])
+    compile_probe(model, opt, loss=mean_output_plus_100)
+    fit(model, layers, 3)
+    before = [w.numpy().copy() for w in model.weights] + [v.numpy() for v in opt.variables]
+    rows = [[float(layer.kernel.numpy()[0, 0]) for layer in layers]]
+    train_on_batch = model.train_on_batch
+
+    def spy(*args, **kwargs):  # the weights after each step of the range test
+        out = train_on_batch(*args, **kwargs)
+        rows.append([float(layer.kernel.numpy()[0, 0]) for layer in layers])
+        return out
+
+    model.train_on_batch = spy
+    result = fastlr.find_lr(
+        model, *data(1), batch_size=BATCH, start_lr=1e-3, end_lr=1.0, num_steps=8
+    )
+    ramp = fastlr.ExponentialRange(1e-3, 1.0, 7).evaluate(8, dtype="float64")
+    np.testing.assert_allclose(result.learning_rates, ramp, rtol=1e-6)  # the head's
+    applied = -np.diff(np.asarray(rows), axis=0).T
+    ulp = float(np.spacing(np.float32(np.abs(rows).max())))  # of the float32 weights
+    np.testing.assert_allclose(applied, [0.01 * ramp, 0.1 * ramp, ramp], rtol=1e-6, atol=2 * ulp)
+    after = [w.numpy() for w in model.weights] + [v.numpy() for v in opt.variables]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert [o._learning_rate for o in opt.optimizers] == [s * 0.01, s * 0.1, s]
 
 
 def plateau(**kw):

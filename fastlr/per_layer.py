@@ -10,8 +10,9 @@ The variables are assigned to groups by :class:`LayerGroups`, the ``MultiOptimiz
 first group that holds a variable gets it, and a trainable variable in no group is an error
 (silently training it at some default rate is the bug this prevents). fastlr's tools read a
 ``MultiOptimizer`` group by group: ``LearningRateLogger`` logs ``learning_rate_<name>`` per
-sub-optimizer (Keras's convention), ``learning_rate_history`` returns ``{name: history}``, and
-``fastlr.ReduceLROnPlateau`` scales every group by one shared decision.
+sub-optimizer (Keras's convention), ``learning_rate_history`` returns ``{name: history}``,
+``fastlr.ReduceLROnPlateau`` scales every group by one shared decision, ``find_lr`` ramps the
+groups at their ratios and ``dry_run(optimizer, ...)`` checks every group.
 """
 
 from __future__ import annotations

@@ -114,8 +114,12 @@ def dry_run(
     steps_per_epoch: int | None = None,
     optimizer: Any = None,
     floor_fraction: float = 0.25,
-) -> DryRun:
+) -> DryRun | dict[str, DryRun]:
     """Check ``schedule`` against a planned run of ``total_steps`` optimizer steps.
+
+    ``schedule`` may also be a Keras optimizer whose learning rate is a fastlr schedule (or a
+    float): its schedule is checked with it as the optimizer. A ``MultiOptimizer`` (e.g.
+    :func:`fastlr.discriminative`) is checked group by group: ``{group name: DryRun}``.
 
     Problems reported:
 
@@ -155,6 +159,20 @@ instead of its final 0
     """
     from fastlr.schedules import Schedule
 
+    groups = _groups(schedule)
+    if groups is not None:
+        reports = {
+            name: dry_run(
+                lr,
+                total_steps,
+                epochs=epochs,
+                steps_per_epoch=steps_per_epoch,
+                optimizer=owner,
+                floor_fraction=floor_fraction,
+            )
+            for name, lr, owner in groups
+        }
+        return reports if len(reports) > 1 or _is_multi(schedule) else next(iter(reports.values()))
     if not isinstance(schedule, Schedule):
         raise TypeError(
             "Argument `schedule` must be a fastlr schedule. "
@@ -237,3 +255,33 @@ instead of its final 0
         problems=problems,
         notes=notes,
     )
+
+
+def _is_multi(optimizer: Any) -> bool:
+    return isinstance(getattr(optimizer, "optimizers", None), (list, tuple))
+
+
+def _groups(optimizer: Any) -> list[tuple[str, Any, Any]] | None:
+    """``(name, fastlr schedule, optimizer)`` per group of a Keras optimizer; None otherwise."""
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is None or not isinstance(optimizer, keras.optimizers.Optimizer):
+        return None
+    from fastlr.callbacks import ScaledLearningRate, _lr_owner, groups_of
+    from fastlr.schedules import Constant, Schedule
+
+    out = []
+    for owner in groups_of(optimizer) or [_lr_owner(optimizer)]:
+        lr = owner._learning_rate
+        if isinstance(lr, ScaledLearningRate):
+            lr = lr.schedule
+        if not isinstance(lr, (Schedule, keras.optimizers.schedules.LearningRateSchedule)):
+            lr = Constant(float(keras.ops.convert_to_numpy(lr)))  # a float LR
+        if not isinstance(lr, Schedule):
+            raise TypeError(
+                f"dry_run needs fastlr schedules; optimizer {owner.name} has "
+                f"{type(lr).__name__}: use the fastlr drop-in of the same name."
+            )
+        out.append((owner.name, lr, owner))
+    return out

@@ -177,6 +177,28 @@ def test_find_lr_ramps_every_group_at_its_ratio_and_restores_them():
     assert [o._learning_rate for o in opt.optimizers] == [s * 0.01, s * 0.1, s]
 
 
+def test_dry_run_checks_every_group():
+    s = fastlr.WarmupCosineDecay(0.1, 1000, warmup_steps=100)  # lr(0) = 0
+    _, layers = probe(2)
+    opt = fastlr.discriminative(keras.optimizers.SGD(s), layers, factors=[0.1, 1.0])
+    reports = fastlr.dry_run(opt, 400)
+    assert list(reports) == ["group0", "group1"]
+    assert reports["group1"].problems == fastlr.dry_run(s, 400).problems != []
+    assert reports["group0"].schedule == s * 0.1
+    assert reports["group0"].max_lr == pytest.approx(0.1 * reports["group1"].max_lr)
+    ftrl = fastlr.discriminative(keras.optimizers.Ftrl(s), layers, spread=10.0)
+    for report in fastlr.dry_run(ftrl, 1000).values():
+        assert report.problems == [
+            "the LR is 0 at step 0 and Ftrl divides by the learning rate: its update becomes "
+            "NaN or inf"
+        ]
+    single = fastlr.dry_run(keras.optimizers.SGD(s), 1000)  # one optimizer: one report
+    assert isinstance(single, fastlr.DryRun) and single.schedule is s and single.ok
+    assert fastlr.dry_run(keras.optimizers.SGD(0.1), 1000).max_lr == pytest.approx(0.1)
+    with pytest.raises(TypeError, match=r"optimizer sgd\w* has CosineDecay: use the fastlr"):
+        fastlr.dry_run(keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.1, 9)), 10)
+
+
 def plateau(**kw):
     # The probe loss decreases every epoch; mode="max" makes every epoch a non-improvement.
     return fastlr.ReduceLROnPlateau(monitor="loss", mode="max", min_delta=0.0, **kw)

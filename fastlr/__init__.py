@@ -47,10 +47,16 @@ _LAZY = {
     "WarmupStableDecay": "fastlr.schedules",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = ["__version__", *sorted(_LAZY), "optimizers"]
+
+
+_SUBMODULES = ("optimizers",)
+"""Submodules loaded on first attribute access (``fastlr.optimizers.SGD``): they import Keras."""
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"fastlr.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'fastlr' has no attribute {name!r}")
@@ -60,7 +66,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 def _install_keras_hook() -> None:

@@ -38,9 +38,12 @@ def attach() -> None:
         _attached = True
         for cls in list(_base.REGISTRY.values()):
             register_if_attached(cls)
-        # The plateau wrapper (a stateful Keras schedule, not in the registry) registers itself
-        # on import, so that a saved model that uses it loads after `import fastlr`.
-        import fastlr.callbacks  # noqa: F401
+        # The plateau wrapper (a stateful Keras schedule, not in the registry), the optimizers
+        # with scheduled hyperparameters and the per-layer groups' map register themselves on
+        # import, so that a saved model that uses them loads after `import fastlr`.
+        import fastlr.callbacks
+        import fastlr.optimizers
+        import fastlr.per_layer  # noqa: F401
 
 
 def register_if_attached(cls: type) -> None:

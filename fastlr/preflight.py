@@ -128,6 +128,8 @@ def dry_run(
     * the LR reaching its floor (its lowest value after the peak, held to the end) with more
       than ``floor_fraction`` of the run left;
     * an LR of 0 (at step 0 or later) with an optimizer that divides by it (:data:`DIVIDES_BY_LR`);
+    * a Keras optimizer (instance) with ``gradient_accumulation_steps=k``: Keras evaluates the
+      schedule at its micro-batch count, k times too fast (``fastlr.optimizers`` do not);
     * a non-finite or negative LR.
 
     Notes (not problems): an LR of 0 at step 0 (that step trains nothing).
@@ -243,6 +245,10 @@ instead of its final 0
         elif k == 0:
             notes.append("the LR is 0 at step 0: the first step trains nothing")
 
+    accumulation = _accumulation_problem(optimizer, name)
+    if accumulation:
+        problems.append(accumulation)
+
     return DryRun(
         schedule=schedule,
         total_steps=total,
@@ -285,3 +291,27 @@ def _groups(optimizer: Any) -> list[tuple[str, Any, Any]] | None:
             )
         out.append((owner.name, lr, owner))
     return out
+
+
+def _accumulation_problem(optimizer: Any, name: str | None) -> str | None:
+    """The schedule runs k times too fast under a Keras optimizer that accumulates gradients."""
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is None or not isinstance(optimizer, keras.optimizers.Optimizer):
+        return None
+    k = getattr(optimizer, "gradient_accumulation_steps", None)
+    if not k or k < 2:
+        return None
+    from fastlr import optimizers
+
+    if isinstance(optimizer, optimizers._Scheduled):
+        return None
+    instead = (
+        f"fastlr.optimizers.{name}" if name in optimizers.__all__ else "a fastlr.optimizers class"
+    )
+    return (
+        f"{name} has gradient_accumulation_steps={k}: Keras evaluates the schedule at its "
+        f"micro-batch count, so it runs {k}x too fast (optimizer step n gets the LR of step "
+        f"{k}n + {k - 1}); use {instead}, which evaluates it at the optimizer step"
+    )

@@ -191,6 +191,21 @@ def test_scheduled_momentum_under_gradient_accumulation():
     np.testing.assert_allclose(w[::k], want, rtol=0, atol=4e-7)
 
 
+def test_dry_run_reports_a_keras_optimizer_that_accumulates():
+    s = fastlr.WarmupCosineDecay(0.1, 1000, warmup_steps=10)
+    report = fastlr.dry_run(
+        s, 1000, optimizer=keras.optimizers.Adam(s, gradient_accumulation_steps=4)
+    )
+    assert report.problems == [
+        "Adam has gradient_accumulation_steps=4: Keras evaluates the schedule at its micro-batch "
+        "count, so it runs 4x too fast (optimizer step n gets the LR of step 4n + 3); use "
+        "fastlr.optimizers.Adam, which evaluates it at the optimizer step"
+    ]
+    assert fastlr.dry_run(s, 1000, optimizer=fo.Adam(s, gradient_accumulation_steps=4)).ok
+    assert fastlr.dry_run(s, 1000, optimizer=keras.optimizers.Adam(s)).ok
+    assert not fastlr.dry_run(keras.optimizers.SGD(s, gradient_accumulation_steps=2), 1000).ok
+
+
 # -- saving -----------------------------------------------------------------------------------
 def test_save_load_and_resume_exactly(tmp_path):
     s = fastlr.OneCycle(0.1, 30)

@@ -292,6 +292,48 @@ def check_quick_example(keras) -> dict:
     return {"blocks": len(blocks), "failed": run_blocks(blocks)}
 
 
+MOMENTUM = fastlr.Table([0.9, 0.5, 0.0, 0.8, 0.95, 0.3])
+
+
+def check_scheduled_momentum(keras) -> dict:
+    """``fastlr.optimizers.SGD`` with a scheduled momentum, and with gradient accumulation."""
+    lr = fastlr.Constant(0.1)
+    opt = fastlr.optimizers.SGD(lr, momentum=MOMENTUM)
+    momentum = fit_weights(keras, opt, "auto", len(MOMENTUM.values))
+    s = fastlr.WarmupCosineDecay(0.1, 10, warmup_steps=2)
+    accumulating = fastlr.optimizers.SGD(s, gradient_accumulation_steps=2)
+    return {
+        "momentum": momentum,
+        "accumulation": fit_weights(keras, accumulating, "auto", 8),
+        "accumulation_lrs": fastlr.evaluate(s, 4).tolist(),
+    }
+
+
+def check_discriminative(keras) -> dict:
+    """One group at half the head's schedule: the applied LRs, the logger key, the history."""
+    s = fastlr.WarmupCosineDecay(0.1, STEPS, warmup_steps=3)
+    model = probe_model(keras, keras.optimizers.SGD(s), "auto")
+    opt = fastlr.discriminative(keras.optimizers.SGD(s), [model.layers[-1]], factors=[0.5])
+    model.compile(optimizer=opt, loss="mean_absolute_error")
+    seen: list[float] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(float(self.model.get_weights()[0].reshape(-1)[0]))
+
+    history = model.fit(
+        X, Y, epochs=4, verbose=0, callbacks=[fastlr.LearningRateLogger(), Record()]
+    ).history
+    return {
+        "weights": seen,
+        "want": expected_weights(s * 0.5, 4),
+        "logged": history.get("learning_rate_group0"),
+        "want_logged": fastlr.evaluate(s * 0.5, [1, 2, 3, 4]).tolist(),
+        "history": {k: v.tolist() for k, v in fastlr.learning_rate_history(model).items()},
+        "want_history": fastlr.evaluate(s * 0.5, 4).tolist(),
+    }
+
+
 CHECKS = {
     "call": check_call,
     "fit_default": lambda keras: check_fit(keras, "auto"),
@@ -304,6 +346,8 @@ CHECKS = {
     "find_lr": check_find_lr,
     "dry_run": check_dry_run,
     "quick_example": check_quick_example,
+    "scheduled_momentum": check_scheduled_momentum,
+    "discriminative": check_discriminative,
 }
 
 

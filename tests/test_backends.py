@@ -17,7 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backend_probe import OPTIMIZERS, PLATEAU_EPOCHS, TORCH_COMPILED, plateau_schedule, schedules
+from backend_probe import (
+    MOMENTUM,
+    OPTIMIZERS,
+    PLATEAU_EPOCHS,
+    TORCH_COMPILED,
+    plateau_schedule,
+    schedules,
+)
 
 import fastlr
 
@@ -156,6 +163,29 @@ def test_dry_run_reports_the_problem(probe):
 
 def test_the_readme_quick_example_runs_unchanged(probe):
     assert _result(probe, "quick_example") == {"blocks": 3, "failed": []}
+
+
+def test_scheduled_momentum_and_accumulation(probe):
+    got = _result(probe, "scheduled_momentum")
+    # SGD with gradient 1: v = m_t v - lr, w += v (float32 ops)
+    v, w, want = np.float32(0), np.float32(0), []
+    for m in MOMENTUM.values:
+        v = np.float32(np.float32(np.float32(m) * v) - np.float32(0.1))
+        w = np.float32(w + v)
+        want.append(float(w))
+    np.testing.assert_allclose(got["momentum"], want, rtol=1e-6, atol=1e-7)
+    # one update per two micro-batches, at the schedule's value of the optimizer step
+    applied = -np.diff([0.0, *got["accumulation"]])
+    np.testing.assert_allclose(applied[1::2], got["accumulation_lrs"], rtol=1e-6, atol=1e-8)
+    assert np.all(applied[0::2] == 0.0)
+
+
+def test_discriminative_groups(probe):
+    got = _result(probe, "discriminative")
+    assert got["weights"] == got["want"]
+    np.testing.assert_array_equal(np.float32(got["logged"]), np.float32(got["want_logged"]))
+    assert list(got["history"]) == ["group0"]
+    np.testing.assert_array_equal(got["history"]["group0"], got["want_history"])
 
 
 def test_other_backends_do_not_import_tensorflow(probe):

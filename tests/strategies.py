@@ -167,9 +167,11 @@ def _warmup_cosine_restarts(draw) -> dict:
 @st.composite
 def _cyclical(draw) -> dict:
     low = draw(rates)
+    high = st.one_of(st.just(0.0), rates).map(lambda x: float(low) + float(x))
     return dict(
         initial_learning_rate=low,
-        maximal_learning_rate=float(low) + float(draw(st.one_of(st.just(0.0), rates))),
+        # usually above; below is a momentum curve (it dips: see momentum_schedule)
+        maximal_learning_rate=draw(st.one_of(high, high, rates)),
         step_size=draw(counts(1, 2**40)),
         mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
         gamma=draw(open_unit),
@@ -376,7 +378,9 @@ BOUNDS: dict[str, Callable[[Any], tuple[float, float]]] = {
     # min_lr + (max_lr - min_lr) * gamma**k * [0, 1] with gamma <= 1
     "WarmupCosineRestarts": lambda s: (s.min_lr, s.max_lr),
     # initial + (maximal - initial) * x * scale with x, scale in [0, 1]
-    "CyclicalLearningRate": lambda s: (s.initial_learning_rate, s.maximal_learning_rate),
+    "CyclicalLearningRate": lambda s: tuple(
+        sorted((s.initial_learning_rate, s.maximal_learning_rate))
+    ),  # between its two levels (a momentum curve dips: maximal < initial)
     # phases between initial = max_lr / div_factor, max_lr and low = initial / final_div_factor
     "OneCycle": lambda s: (
         min(*_onecycle_levels(s), s.max_lr),
@@ -834,9 +838,6 @@ def _cross(draw, name: str) -> Invalid:
             return Invalid(name, kw, ("warmup_steps",), ValueError)
         kw["decay_steps"] = other  # WarmupStableDecay: warmup + decay > total
         return Invalid(name, kw, ("decay_steps",), ValueError)
-    if name == "CyclicalLearningRate":  # maximal < initial
-        kw["initial_learning_rate"] = above(kw["maximal_learning_rate"])
-        return Invalid(name, kw, ("maximal_learning_rate",), ValueError)
     if name == "OneCycle":
         total = int(kw["total_steps"])
         if draw(st.booleans()):  # pct_start * total_steps <= 1
@@ -966,7 +967,6 @@ for _name in sorted(REGISTRY):
         "WarmupCosineDecay",
         "WarmupStableDecay",
         "WarmupCosineRestarts",
-        "CyclicalLearningRate",
         "OneCycle",
     ):
         _parts.append(_cross(_name))

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -120,6 +122,35 @@ def test_sgd_momentum_is_the_schedule_at_every_step(nesterov):
     if not nesterov:
         v = np.diff(w)
         np.testing.assert_allclose((v[1:] + lrs[1:]) / v[:-1], ms[1:], rtol=2e-4)
+
+
+GOLDEN = Path(__file__).parent / "peers" / "torch_golden.json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "three_phase"),
+    [("OneCycle", False), ("OneCycle", True), ("CyclicalLearningRate", None)],
+)
+def test_momentum_in_training_is_torchs_per_step_momentum(kind, three_phase):
+    """torch's OneCycleLR / CyclicLR with ``cycle_momentum=True`` (golden values): the weights
+    of Keras's SGD update with fastlr's companion momentum are those of torch's momenta."""
+    cases = json.loads(GOLDEN.read_text())["momentum_cases"]
+    case = next(
+        c for c in cases if c["schedule"] == kind and c["params"].get("three_phase") == three_phase
+    )
+    lr = fastlr.REGISTRY[kind](**case["params"])
+    momentum = lr.momentum_schedule(**case["momentum"])
+    n = min(len(case["values"]), 60)
+    w = weights_per_step(probe(fo.SGD(lr, momentum=momentum)), n)
+    lrs, torch_m = _lrs(lr, n), np.float32(case["values"][:n]).astype(np.float64)
+    v, want = 0.0, [1.0]
+    for t in range(n):
+        v = torch_m[t] * v - lrs[t]
+        want.append(want[-1] + v)
+    np.testing.assert_allclose(w, want, rtol=1e-6, atol=1e-6)  # float32 weights
+    # and read back from the weights: m_t = (v_t + lr_t) / v_(t-1)
+    d = np.diff(w)
+    np.testing.assert_allclose((d[1:] + lrs[1:]) / d[:-1], torch_m[1:], rtol=5e-3)
 
 
 def test_rmsprop_momentum_is_the_schedule_at_every_step():

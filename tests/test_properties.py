@@ -335,7 +335,7 @@ def value_range(s) -> tuple[float, float]:
     if n == "WarmupCosineRestarts":
         return s.min_lr, s.max_lr
     if n == "CyclicalLearningRate":
-        return s.initial_learning_rate, s.maximal_learning_rate
+        return tuple(sorted((s.initial_learning_rate, s.maximal_learning_rate)))
     if n == "OneCycle":
         initial, low, *_ = onecycle_points(s)
         return min(initial, low, s.max_lr), max(initial, low, s.max_lr)
@@ -725,7 +725,8 @@ def lipschitz(s) -> float | None:
     if n == "CyclicalLearningRate":
         up, down = s.step_size, s.step_size_down or s.step_size
         extra = (1 - s.gamma) if s.mode == "exp_range" else 0.0
-        return (s.maximal_learning_rate - s.initial_learning_rate) * (1 / min(up, down) + extra)
+        height = abs(s.maximal_learning_rate - s.initial_learning_rate)
+        return height * (1 / min(up, down) + extra)
     if n == "ExponentialDecay" and not s.staircase:
         return s.initial_learning_rate * -math.log(s.decay_rate) / s.decay_steps
     if n == "InverseTimeDecay" and not s.staircase:

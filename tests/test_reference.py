@@ -735,6 +735,37 @@ def test_fastlr_matches_torch_golden(golden):
         np.testing.assert_array_equal(after, got[-1])
 
 
+def _momentum_cases():
+    if not GOLDEN.exists():
+        return []
+    data = json.loads(GOLDEN.read_text())
+    return [
+        pytest.param(c, id=f"{c['schedule']}-{i}") for i, c in enumerate(data["momentum_cases"])
+    ]
+
+
+@pytest.mark.parametrize("golden", _momentum_cases())
+def test_momentum_schedules_match_torch_golden(golden):
+    """``momentum_schedule`` is torch's momentum under ``cycle_momentum=True``, per step."""
+    lr = REGISTRY[golden["schedule"]](**golden["params"])
+    schedule = lr.momentum_schedule(**golden["momentum"])
+    torch_values = np.array(golden["values"], dtype=np.float64)
+    got = schedule.evaluate(len(torch_values), dtype="float64")
+    bad = ~(np.abs(got - torch_values) <= RTOL64 * np.abs(torch_values) + ATOL64)
+    steps = np.arange(len(torch_values))
+    assert not bad.any(), f"{schedule!r} vs torch {golden['torch']}\n" + _report(
+        steps, torch_values, got, bad
+    )
+
+
+def test_every_momentum_companion_has_golden_values():
+    kinds = {
+        (c.values[0]["schedule"], c.values[0]["params"].get("three_phase"))
+        for c in _momentum_cases()
+    }
+    assert kinds >= {("CyclicalLearningRate", None), ("OneCycle", False), ("OneCycle", True)}
+
+
 @pytest.mark.parametrize("golden", GOLDEN_CASES)
 def test_reference_matches_torch_golden(golden):
     ref = np.array(

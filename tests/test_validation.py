@@ -375,7 +375,6 @@ CROSS = [
     Case("WarmupCosineDecay", "min_lr", 2, ValueError, base=1),  # target_lr=1.0
     Case("WarmupStableDecay", "min_lr", 1.5, ValueError),  # peak_lr=1.0
     Case("WarmupCosineRestarts", "min_lr", 1.01, ValueError),  # max_lr=1.0
-    Case("CyclicalLearningRate", "maximal_learning_rate", 0.05, ValueError),  # initial=0.1
     # phases that do not fit
     Case("WarmupCosineDecay", "warmup_steps", 96, ValueError),  # + hold 5 > total 100
     Case("WarmupCosineDecay", "warmup_steps", 1001, ValueError, base=1),  # > total 1000

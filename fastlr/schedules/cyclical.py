@@ -20,9 +20,13 @@ class CyclicalLearningRate(Schedule):
     * ``lr = initial + (maximal - initial) * x * scale`` with ``scale`` = 1 (``triangular``),
       ``0.5**c`` (``triangular2``) or ``gamma**step`` (``exp_range``).
 
+    ``maximal_learning_rate`` below ``initial_learning_rate`` makes each cycle dip instead of
+    rise: the momentum that torch cycles inversely to the LR (see :meth:`momentum_schedule`).
+
     Args:
-        initial_learning_rate: lower bound, >= 0.
-        maximal_learning_rate: upper bound, >= ``initial_learning_rate``.
+        initial_learning_rate: the value at the start of each cycle, >= 0.
+        maximal_learning_rate: the value at the end of each rising half, >= 0 (usually above
+            ``initial_learning_rate``).
         step_size: steps of the rising half, int > 0.
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: ``exp_range`` decay per step, in ``(0, 1]``.
@@ -48,12 +52,6 @@ class CyclicalLearningRate(Schedule):
     ) -> None:
         low = v.rate("initial_learning_rate", initial_learning_rate)
         high = v.rate("maximal_learning_rate", maximal_learning_rate)
-        v.require(
-            high >= low,
-            "maximal_learning_rate",
-            f"must be >= initial_learning_rate={low}",
-            maximal_learning_rate,
-        )
         super().__init__(
             initial_learning_rate=low,
             maximal_learning_rate=high,
@@ -77,6 +75,26 @@ class CyclicalLearningRate(Schedule):
             down,
             down == p["step_size"],
         )
+
+    def momentum_schedule(
+        self, base_momentum: float = 0.8, max_momentum: float = 0.9
+    ) -> CyclicalLearningRate:
+        """The momentum torch's ``CyclicLR(cycle_momentum=True)`` pairs with this LR: from
+        ``max_momentum`` down to ``base_momentum`` while the LR rises and back, with the same
+        cycles, mode and scaling (``max - (max - base) * x * scale``). For the
+        ``momentum`` (SGD, RMSprop) or ``beta_1`` (Adam family) of :mod:`fastlr.optimizers`.
+
+        Example:
+            >>> from fastlr import CyclicalLearningRate
+            >>> lr = CyclicalLearningRate(0.1, 1.0, step_size=2)
+            >>> m = lr.momentum_schedule(0.8, 0.9)
+            >>> m.evaluate([0, 1, 2, 3, 4], dtype="float64").round(6).tolist()
+            [0.9, 0.85, 0.8, 0.85, 0.9]
+        """
+        p = dict(self._params)
+        p["initial_learning_rate"] = v.rate("max_momentum", max_momentum)
+        p["maximal_learning_rate"] = v.rate("base_momentum", base_momentum)
+        return CyclicalLearningRate(**p)
 
     def phases(self) -> dict[str, int]:
         up = self.step_size

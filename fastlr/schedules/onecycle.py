@@ -91,6 +91,36 @@ class OneCycle(Schedule):
             p["three_phase"],
         )
 
+    def momentum_schedule(
+        self, base_momentum: float = 0.85, max_momentum: float = 0.95
+    ) -> OneCycle:
+        """The momentum torch's ``OneCycleLR(cycle_momentum=True)`` pairs with this LR:
+        ``max_momentum -> base_momentum`` while the LR rises, back to ``max_momentum`` while it
+        anneals (three-phase: back in the second phase, then held), same phases and anneal
+        strategy. For the ``momentum`` (SGD, RMSprop) or ``beta_1`` (Adam family) of
+        :mod:`fastlr.optimizers`.
+
+        It is a ``OneCycle`` peaking (downwards) at ``base_momentum``: ``max_lr=base_momentum``,
+        ``final_div_factor=1`` and the ``div_factor`` whose quotient is ``max_momentum``.
+
+        Example:
+            >>> from fastlr import OneCycle
+            >>> m = OneCycle(1.0, total_steps=11, pct_start=0.5).momentum_schedule()
+            >>> m.evaluate([0, 2, 4, 10], dtype="float64").round(6).tolist()
+            [0.95, 0.908682, 0.853015, 0.95]
+        """
+        base = v.rate("base_momentum", base_momentum, positive=True)
+        top = v.rate("max_momentum", max_momentum, positive=True)
+        return OneCycle(
+            base,
+            self.total_steps,
+            self.pct_start,
+            div_factor=_exact_divisor(base, top),
+            final_div_factor=1.0,
+            anneal_strategy=self.anneal_strategy,
+            three_phase=self.three_phase,
+        )
+
     def phases(self) -> dict[str, int]:
         n, pct = self.total_steps, self.pct_start
         out = {"peak": math.ceil(pct * n - 1.0)}
@@ -124,3 +154,14 @@ class OneCycle(Schedule):
         else:
             shape = xp.cos_remaining(r)
         return b + (a - b) * shape
+
+
+def _exact_divisor(a: float, q: float) -> float:
+    """A ``d`` with ``a / d == q`` exactly, if one is within a few ulps of ``a / q`` (else it)."""
+    d = a / q
+    candidates = [d]
+    up = down = d
+    for _ in range(4):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, 0.0)
+        candidates += [up, down]
+    return next((c for c in candidates if c > 0 and a / c == q), d)

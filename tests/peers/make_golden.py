@@ -1,4 +1,5 @@
-"""Generate ``torch_golden.json``: PyTorch's own CyclicLR / OneCycleLR learning rates, per step.
+"""Generate ``torch_golden.json``: PyTorch's own CyclicLR / OneCycleLR learning rates (and, with
+``cycle_momentum=True``, momenta), per step.
 
 Not a test: torch is not a fastlr dependency. Run it by hand (any torch 2.x; the checked-in file
 was made with torch 2.13.0 CPU) to refresh the fixture::
@@ -116,12 +117,102 @@ def onecycle_cases() -> list[dict]:
     return cases
 
 
+def _momenta(make_scheduler, n: int) -> list[float]:
+    """The momentum SGD uses at each step under a scheduler with ``cycle_momentum=True``."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.123, momentum=0.5)
+    sched = make_scheduler(opt)
+    values = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(n):
+            values.append(float(opt.param_groups[0]["momentum"]))
+            opt.step()
+            sched.step()
+    return values
+
+
+def momentum_cases() -> list[dict]:
+    """``cycle_momentum=True``: the momentum curves of CyclicLR and OneCycleLR."""
+    cases = []
+    for cfg in (
+        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, mode="triangular"),
+        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, step_size_down=6, mode="triangular2"),
+        dict(
+            base_lr=0.01,
+            max_lr=0.3,
+            step_size_up=6,
+            step_size_down=2,
+            mode="exp_range",
+            gamma=0.995,
+        ),
+    ):
+        for base_m, max_m in ((0.8, 0.9), (0.85, 0.95)):
+            n = 12 * (cfg["step_size_up"] + cfg.get("step_size_down", cfg["step_size_up"])) + 3
+            torch_cfg = dict(cfg, base_momentum=base_m, max_momentum=max_m)
+            values = _momenta(
+                lambda opt, c=torch_cfg: torch.optim.lr_scheduler.CyclicLR(
+                    opt, cycle_momentum=True, **c
+                ),
+                n,
+            )
+            params = dict(
+                initial_learning_rate=cfg["base_lr"],
+                maximal_learning_rate=cfg["max_lr"],
+                step_size=cfg["step_size_up"],
+                mode=cfg["mode"],
+                gamma=cfg.get("gamma", 1.0),
+                step_size_down=cfg.get("step_size_down"),
+            )
+            cases.append(
+                dict(
+                    schedule="CyclicalLearningRate",
+                    params=params,
+                    momentum=dict(base_momentum=base_m, max_momentum=max_m),
+                    torch=torch_cfg,
+                    values=values,
+                )
+            )
+    for anneal in ("cos", "linear"):
+        for three in (False, True):
+            for cfg, (base_m, max_m) in (
+                (dict(max_lr=1.0, total_steps=100, pct_start=0.3), (0.85, 0.95)),
+                (dict(max_lr=0.1, total_steps=37, pct_start=0.25, div_factor=10.0), (0.8, 0.9)),
+                (dict(max_lr=0.3, total_steps=1001, pct_start=0.123), (0.9, 0.99)),
+            ):
+                torch_cfg = dict(
+                    cfg,
+                    anneal_strategy=anneal,
+                    three_phase=three,
+                    base_momentum=base_m,
+                    max_momentum=max_m,
+                )
+                values = _momenta(
+                    lambda opt, c=torch_cfg: torch.optim.lr_scheduler.OneCycleLR(
+                        opt, cycle_momentum=True, **c
+                    ),
+                    cfg["total_steps"],
+                )
+                params = dict(cfg, anneal_strategy=anneal, three_phase=three)
+                cases.append(
+                    dict(
+                        schedule="OneCycle",
+                        params=params,
+                        momentum=dict(base_momentum=base_m, max_momentum=max_m),
+                        torch=torch_cfg,
+                        values=values,
+                    )
+                )
+    return cases
+
+
 def main() -> None:
     data = dict(
         generator="tests/peers/make_golden.py",
         torch_version=torch.__version__,
         python_version=sys.version.split()[0],
         cases=cyclic_cases() + onecycle_cases(),
+        momentum_cases=momentum_cases(),
     )
     OUT.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {len(data['cases'])} cases to {OUT}")

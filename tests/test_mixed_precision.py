@@ -123,5 +123,30 @@ def test_plateau_under_mixed_precision(policy):
     np.testing.assert_array_equal(fastlr.learning_rate_history(model), want)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_scheduled_momentum_under_mixed_precision(policy, jit_compile):
+    """``fastlr.optimizers.SGD``'s scheduled momentum (inside the ``LossScaleOptimizer`` for
+    ``mixed_float16``) is the schedule's float32 value at each step."""
+    lr = SCHEDULES["warmup-cosine"]
+    momentum = fastlr.OneCycle(0.1, N).momentum_schedule(0.8, 0.95)
+    model = probe_model(lr, jit_compile=jit_compile)
+    model.compile(
+        optimizer=fastlr.optimizers.SGD(lr, momentum=momentum),
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+        jit_compile=jit_compile,
+    )
+    recorder = kernel_recorder()
+    x, y = data()
+    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, callbacks=[recorder])
+    lrs = fastlr.evaluate(lr, N).astype(np.float64)
+    ms = fastlr.evaluate(momentum, N).astype(np.float64)
+    v, w, want = 0.0, 0.0, [0.0]
+    for t in range(N):  # Keras's SGD with gradient 1: v = m v - lr; w += v
+        v = ms[t] * v - lrs[t]
+        w += v
+        want.append(w)
+    np.testing.assert_allclose(recorder.kernels, want, rtol=1e-6, atol=1e-6)
+
+
 def test_policy_is_restored_after_each_test():
     assert keras.mixed_precision.global_policy().name == "float32"

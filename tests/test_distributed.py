@@ -188,6 +188,66 @@ def test_mirrored_strategy_replicas_apply_the_schedule(mirrored, name):
         assert_plateau_state(result)
 
 
+MOMENTUM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    import numpy as np
+    import fastlr
+
+    N, GLOBAL_BATCH = int(sys.argv[1]), int(sys.argv[2])
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    lr = fastlr.OneCycle(0.5, N)
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((1,)),
+            keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros"),
+        ])
+        model.compile(
+            optimizer=fastlr.optimizers.SGD(lr, momentum=lr.momentum_schedule(0.8, 0.95)),
+            loss=lambda y_true, y_pred: y_pred[:, 0],
+            jit_compile=False,
+        )
+    kernels = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            values = strategy.experimental_local_results(self.model.layers[0].kernel.value)
+            kernels.append([float(np.asarray(v).ravel()[0]) for v in values])
+
+    x = np.ones((GLOBAL_BATCH * N, 1), np.float32)
+    model.fit(x, np.zeros_like(x), batch_size=GLOBAL_BATCH, shuffle=False, verbose=0,
+              callbacks=[Recorder()])
+    print("RESULT" + json.dumps({"kernels": kernels}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_replicas_apply_a_scheduled_momentum():
+    """``fastlr.optimizers.SGD`` with OneCycle's companion momentum under MirroredStrategy:
+    both replicas hold the weights of Keras's SGD update with the scheduled momentum."""
+    n = 10
+    result = run_fresh_python(
+        MOMENTUM_SCRIPT, str(n), str(GLOBAL_BATCH), env={"CUDA_VISIBLE_DEVICES": "-1"}
+    )
+    kernels = np.asarray(result["kernels"], np.float64)
+    np.testing.assert_array_equal(kernels[:, 0], kernels[:, 1])
+    lr = fastlr.OneCycle(0.5, n)
+    lrs = fastlr.evaluate(lr, n).astype(np.float64)
+    ms = fastlr.evaluate(lr.momentum_schedule(0.8, 0.95), n).astype(np.float64)
+    v, w, want = 0.0, 0.0, []
+    for t in range(n):
+        v = ms[t] * v - lrs[t]
+        w += v
+        want.append(w)
+    np.testing.assert_allclose(kernels[:, 0], want, rtol=1e-6, atol=1e-7)
+
+
 # ------------------------------------------------------------------------------------------------
 # MultiWorkerMirroredStrategy, two worker processes on localhost
 # ------------------------------------------------------------------------------------------------

@@ -183,6 +183,35 @@ def test_adam_betas_are_the_schedules_at_every_step(name):
     np.testing.assert_allclose(w, want, rtol=2e-6)
 
 
+def test_adamax_and_nadam_betas_are_the_schedules_at_every_step():
+    n = 12
+    b1 = fastlr.CyclicalLearningRate(0.85, 0.95, step_size=3)
+    b2 = fastlr.PolynomialDecay(0.99, n, end_learning_rate=0.9)
+    beta1, beta2 = _lrs(b1, n), _lrs(b2, n)
+    lr, eps = 0.01, 1e-7
+    # Adamax with gradient 1: m += (1 - m)(1 - b1); u = max(b2 u, 1) = 1
+    w = weights_per_step(probe(fo.Adamax(lr, beta_1=b1, beta_2=b2)), n)
+    m, want = 0.0, [1.0]
+    for t in range(n):
+        m += (1.0 - m) * (1 - beta1[t])
+        want.append(want[-1] - lr / (1 - beta1[t] ** (t + 1)) * m / (1.0 + eps))
+    np.testing.assert_allclose(w, want, rtol=2e-6)
+    # Nadam (Keras's form): the running product of u_t takes each step's beta_1
+    w = weights_per_step(probe(fo.Nadam(lr, beta_1=b1, beta_2=b2)), n)
+    m = v = 0.0
+    product, want = 1.0, [1.0]
+    for t in range(n):
+        u_t = beta1[t] * (1 - 0.5 * 0.96 ** (t + 1))
+        u_next = beta1[t] * (1 - 0.5 * 0.96 ** (t + 2))
+        product *= u_t
+        m += (1.0 - m) * (1 - beta1[t])
+        v += (1.0 - v) * (1 - beta2[t])
+        m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) / (1 - product)
+        v_hat = v / (1 - beta2[t] ** (t + 1))
+        want.append(want[-1] - m_hat * lr / (math.sqrt(v_hat) + eps))
+    np.testing.assert_allclose(w, want, rtol=2e-6)
+
+
 def test_weight_decay_is_the_schedule_at_every_step():
     n = 10
     wd = fastlr.ExponentialDecay(0.5, 2, 0.5)

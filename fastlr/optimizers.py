@@ -118,13 +118,6 @@ class _Scheduled:
         return super().from_config(config, custom_objects=custom_objects)
 
 
-def _momentum(optimizer: Any, variable: Any) -> Any:
-    """The momentum of this step: the schedule's value, or Keras's float."""
-    if "momentum" in optimizer._schedules:
-        return optimizer.scheduled_value("momentum", variable.dtype)
-    return ops.cast(optimizer.momentum, variable.dtype)
-
-
 def _register(cls: type) -> type:
     return keras.saving.register_keras_serializable(package="fastlr", name=cls.__name__)(cls)
 
@@ -157,7 +150,7 @@ class SGD(_Scheduled, keras.optimizers.SGD):
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         m = self.momentums[self._get_variable_index(variable)]
-        momentum = _momentum(self, variable)
+        momentum = self.scheduled_value("momentum", variable.dtype)
         self.assign(
             m, ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, learning_rate))
         )
@@ -197,7 +190,12 @@ class RMSprop(_Scheduled, keras.optimizers.RMSprop):
             denominator = ops.add(velocity, self.epsilon)
         increment = ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator))
         momentum = self._momentums[index]
-        self.assign(momentum, ops.add(ops.multiply(_momentum(self, variable), momentum), increment))
+        self.assign(
+            momentum,
+            ops.add(
+                ops.multiply(self.scheduled_value("momentum", variable.dtype), momentum), increment
+            ),
+        )
         self.assign_sub(variable, momentum)
 
 

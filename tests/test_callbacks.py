@@ -138,24 +138,8 @@ def test_plateau_with_a_float_learning_rate_is_kerass_behaviour():
     expected = [0.1] * 4 + [0.05] * 2 + [0.03] * 2
     assert_applied(trace.applied(), expected, trace.kernels)
     assert not isinstance(model.optimizer._learning_rate, fastlr.ScaledLearningRate)
-
-
-def test_history_of_a_float_lr_under_plateau_is_exact_per_step():
-    model = probe_model(0.1)
-    trace = kernel_recorder()
-    x, y = data(2)
-    model.fit(
-        x,
-        y,
-        batch_size=BATCH,
-        epochs=4,
-        verbose=0,
-        callbacks=[plateau(factor=0.5, patience=1, min_lr=0.03), trace],
-    )
-    expected = np.float32([0.1] * 4 + [0.05] * 2 + [0.03] * 2)
-    history = fastlr.learning_rate_history(model)
-    np.testing.assert_array_equal(history, expected)  # not the last LR for every step
-    assert_applied(trace.applied(), expected, trace.kernels)
+    # The history is exact per step (the changes are recorded), not the last LR everywhere.
+    np.testing.assert_array_equal(fastlr.learning_rate_history(model), np.float32(expected))
     np.testing.assert_array_equal(
         fastlr.learning_rate_history(model, 10)[8:], np.float32([0.03] * 2)
     )

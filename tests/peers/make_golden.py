@@ -24,42 +24,57 @@ import torch
 OUT = pathlib.Path(__file__).with_name("torch_golden.json")
 
 
-def _lrs(make_scheduler, n: int) -> list[float]:
+def _lrs(make_scheduler, n: int, key: str = "lr") -> list[float]:
+    """``param_groups[0][key]`` (the LR, or with ``key="momentum"`` the momentum) that SGD uses
+    at each of ``n`` steps under the scheduler ``make_scheduler(optimizer)``."""
     param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=0.123)
+    opt = torch.optim.SGD([param], lr=0.123, momentum=0.5 if key == "momentum" else 0.0)
     sched = make_scheduler(opt)
     values = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(n):
-            values.append(float(opt.param_groups[0]["lr"]))
+            values.append(float(opt.param_groups[0][key]))
             opt.step()
             sched.step()
     return values
 
 
+CYCLIC = [
+    dict(base_lr=0.1, max_lr=1.0, step_size_up=4, mode="triangular"),
+    dict(base_lr=0.1, max_lr=1.0, step_size_up=4, step_size_down=6, mode="triangular2"),
+    dict(base_lr=0.1, max_lr=1.0, step_size_up=5, mode="exp_range", gamma=0.99),
+    dict(base_lr=0.001, max_lr=0.1, step_size_up=7, step_size_down=3, mode="triangular"),
+    dict(base_lr=0.0, max_lr=0.5, step_size_up=3, step_size_down=11, mode="triangular2"),
+    dict(
+        base_lr=0.01,
+        max_lr=0.3,
+        step_size_up=6,
+        step_size_down=2,
+        mode="exp_range",
+        gamma=0.995,
+    ),
+    dict(base_lr=0.2, max_lr=0.2, step_size_up=1, mode="triangular"),
+    dict(base_lr=0.05, max_lr=2.0, step_size_up=1, step_size_down=1, mode="exp_range", gamma=0.9),
+]
+"""torch CyclicLR configurations (the LR cases; the momentum cases use a few of them)."""
+
+
+def _cyclic_params(cfg: dict) -> dict:
+    """fastlr's CyclicalLearningRate parameters for a torch CyclicLR configuration."""
+    return dict(
+        initial_learning_rate=cfg["base_lr"],
+        maximal_learning_rate=cfg["max_lr"],
+        step_size=cfg["step_size_up"],
+        mode=cfg["mode"],
+        gamma=cfg.get("gamma", 1.0),
+        step_size_down=cfg.get("step_size_down"),
+    )
+
+
 def cyclic_cases() -> list[dict]:
     cases = []
-    configs = [
-        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, mode="triangular"),
-        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, step_size_down=6, mode="triangular2"),
-        dict(base_lr=0.1, max_lr=1.0, step_size_up=5, mode="exp_range", gamma=0.99),
-        dict(base_lr=0.001, max_lr=0.1, step_size_up=7, step_size_down=3, mode="triangular"),
-        dict(base_lr=0.0, max_lr=0.5, step_size_up=3, step_size_down=11, mode="triangular2"),
-        dict(
-            base_lr=0.01,
-            max_lr=0.3,
-            step_size_up=6,
-            step_size_down=2,
-            mode="exp_range",
-            gamma=0.995,
-        ),
-        dict(base_lr=0.2, max_lr=0.2, step_size_up=1, mode="triangular"),
-        dict(
-            base_lr=0.05, max_lr=2.0, step_size_up=1, step_size_down=1, mode="exp_range", gamma=0.9
-        ),
-    ]
-    for cfg in configs:
+    for cfg in CYCLIC:
         n = 12 * (cfg["step_size_up"] + cfg.get("step_size_down", cfg["step_size_up"])) + 3
         values = _lrs(
             lambda opt, cfg=cfg: torch.optim.lr_scheduler.CyclicLR(
@@ -67,14 +82,7 @@ def cyclic_cases() -> list[dict]:
             ),
             n,
         )
-        params = dict(
-            initial_learning_rate=cfg["base_lr"],
-            maximal_learning_rate=cfg["max_lr"],
-            step_size=cfg["step_size_up"],
-            mode=cfg["mode"],
-            gamma=cfg.get("gamma", 1.0),
-            step_size_down=cfg.get("step_size_down"),
-        )
+        params = _cyclic_params(cfg)
         cases.append(dict(schedule="CyclicalLearningRate", params=params, torch=cfg, values=values))
     return cases
 
@@ -117,57 +125,24 @@ def onecycle_cases() -> list[dict]:
     return cases
 
 
-def _momenta(make_scheduler, n: int) -> list[float]:
-    """The momentum SGD uses at each step under a scheduler with ``cycle_momentum=True``."""
-    param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=0.123, momentum=0.5)
-    sched = make_scheduler(opt)
-    values = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(n):
-            values.append(float(opt.param_groups[0]["momentum"]))
-            opt.step()
-            sched.step()
-    return values
-
-
 def momentum_cases() -> list[dict]:
     """``cycle_momentum=True``: the momentum curves of CyclicLR and OneCycleLR."""
     cases = []
-    for cfg in (
-        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, mode="triangular"),
-        dict(base_lr=0.1, max_lr=1.0, step_size_up=4, step_size_down=6, mode="triangular2"),
-        dict(
-            base_lr=0.01,
-            max_lr=0.3,
-            step_size_up=6,
-            step_size_down=2,
-            mode="exp_range",
-            gamma=0.995,
-        ),
-    ):
+    for cfg in (CYCLIC[0], CYCLIC[1], CYCLIC[5]):
         for base_m, max_m in ((0.8, 0.9), (0.85, 0.95)):
             n = 12 * (cfg["step_size_up"] + cfg.get("step_size_down", cfg["step_size_up"])) + 3
             torch_cfg = dict(cfg, base_momentum=base_m, max_momentum=max_m)
-            values = _momenta(
+            values = _lrs(
                 lambda opt, c=torch_cfg: torch.optim.lr_scheduler.CyclicLR(
                     opt, cycle_momentum=True, **c
                 ),
                 n,
-            )
-            params = dict(
-                initial_learning_rate=cfg["base_lr"],
-                maximal_learning_rate=cfg["max_lr"],
-                step_size=cfg["step_size_up"],
-                mode=cfg["mode"],
-                gamma=cfg.get("gamma", 1.0),
-                step_size_down=cfg.get("step_size_down"),
+                "momentum",
             )
             cases.append(
                 dict(
                     schedule="CyclicalLearningRate",
-                    params=params,
+                    params=_cyclic_params(cfg),
                     momentum=dict(base_momentum=base_m, max_momentum=max_m),
                     torch=torch_cfg,
                     values=values,
@@ -187,11 +162,12 @@ def momentum_cases() -> list[dict]:
                     base_momentum=base_m,
                     max_momentum=max_m,
                 )
-                values = _momenta(
+                values = _lrs(
                     lambda opt, c=torch_cfg: torch.optim.lr_scheduler.OneCycleLR(
                         opt, cycle_momentum=True, **c
                     ),
                     cfg["total_steps"],
+                    "momentum",
                 )
                 params = dict(cfg, anneal_strategy=anneal, three_phase=three)
                 cases.append(

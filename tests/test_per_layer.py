@@ -119,6 +119,21 @@ def test_groups_may_be_layers_lists_submodels_and_regexes_first_group_wins():
     assert_applied(trace.applied(), [[0.1] * 2, [0.1] * 2, [0.3] * 2, [1.0] * 2])
 
 
+def test_groups_accumulate_gradients_like_their_template():
+    """A template with ``gradient_accumulation_steps=2`` (a ``fastlr.optimizers`` one, so the
+    schedule follows the optimizer step): every group updates once per two batches."""
+    s = fastlr.WarmupCosineDecay(0.1, total_steps=10, warmup_steps=2)
+    model, layers = probe(2)
+    template = fastlr.optimizers.SGD(s, gradient_accumulation_steps=2)
+    opt = fastlr.discriminative(template, layers, factors=[0.5, 1.0])
+    compile_probe(model, opt)
+    trace, _ = fit(model, layers, 8)
+    applied = trace.applied()
+    assert np.all(applied[:, 0::2] == 0.0)
+    base = s.evaluate(4, dtype="float64")
+    assert_applied(applied[:, 1::2], [0.5 * base, base])
+
+
 def test_keras_optimizer_config_is_cloned_per_group():
     _, layers = probe(2)
     template = keras.optimizers.Adam(1e-3, beta_1=0.8, beta_2=0.95, epsilon=1e-6, clipnorm=2.0)

@@ -164,7 +164,11 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         self.schedule = schedule
         self.min_lr = float(min_lr)
         # One state may be shared: the groups of a MultiOptimizer are scaled together.
-        self.state = state or PlateauState(scale, best, wait, cooldown_counter, changes)
+        self.state = (
+            state
+            if state is not None
+            else PlateauState(scale, best, wait, cooldown_counter, changes)
+        )
 
     scale = property(lambda self: self.state.scale)
     best = property(lambda self: self.state.best)

@@ -560,6 +560,17 @@ def tol(s) -> float:
     return REL * max(abs(lo), abs(hi)) + 1e-300
 
 
+def test_a_subnormal_warmup_is_finite_on_every_engine():
+    """Found by the slope property in CI: a subnormal ``warmup_steps`` has no float64 reciprocal,
+    and the compiled division uses one (1 / w is inf, 0 * inf is NaN): the formula guards it."""
+    s = REGISTRY["CosineDecay"](0.0, 1, warmup_target=0.5, warmup_steps=2.2250738585e-313)
+    steps = np.array([0, 1, 2, 2**62], dtype=np.int64)
+    want = [0.0, 0.0, 0.0, 0.0]  # step 0 is the warmup's start (0), then the cosine has ended
+    np.testing.assert_array_equal(s.evaluate(steps, dtype="float64"), want)
+    np.testing.assert_array_equal(reference(s, steps), want)
+    np.testing.assert_array_equal(values(s, steps), want)
+
+
 # -- properties -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 @SETTINGS

@@ -88,5 +88,8 @@ class CosineDecay(Schedule):
         decayed = peak * ((1.0 - alpha) * xp.cos_remaining(xp.div(end - t, decay_steps)) + alpha)
         if not warms:  # static: no warmup, nothing else to compute
             return decayed
-        warm = initial_learning_rate + (peak - initial_learning_rate) * xp.div(t, warmup_steps)
+        # max(): a subnormal warmup_steps has no reciprocal (1 / w overflows; xp.div needs it)
+        warm = initial_learning_rate + (peak - initial_learning_rate) * xp.div(
+            t, max(warmup_steps, 1e-300)
+        )
         return xp.where(t < warmup_steps, warm, decayed)

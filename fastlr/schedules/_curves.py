@@ -160,7 +160,8 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
         # s = step - first * done; rest = first * 2**k - s, both without overflow
         s = (q - done) * first + r
         rest = xp.f((done - (q - done)) * first) + xp.f(first - r)
-        return xp.f(k), xp.f(s), xp.ldexp(1.0, k), rest
+        scale = xp.f(p) * xp.where(up, 2.0, 1.0)  # 2**k from the 2**j at hand, exactly
+        return xp.f(k), xp.f(s), scale, rest
     sh, sl = step_parts(step)
     if kind == ARITHMETIC:
         k = xp.floor((sh + sl) / first)
@@ -210,7 +211,9 @@ def cycle_fraction(x, base, k, scale, kind):
     if kind <= ARITHMETIC:
         return xp.div(x, base)
     if kind == DOUBLING_WHOLE:
-        return xp.ldexp(xp.div(x, base), -k)
+        # times 2**-k, exactly (the quotient is >= 1 / base, so nothing becomes subnormal);
+        # one factor for every cycle_fraction of a step: the engines compute it once
+        return xp.div(x, base) * xp.ldexp(1.0, -k)
     return x / (xp.f(base) * scale)
 
 

@@ -92,13 +92,9 @@ class _Scheduled:
             return super().update_step(gradient, variable, learning_rate)
 
     def _apply_weight_decay(self, variables):
-        if "weight_decay" not in self._schedules:
+        # Keras's own decay step, reading the scheduled value (it casts it per variable)
+        with self._live("float32"):
             return super()._apply_weight_decay(variables)
-        for variable in variables:
-            if self._use_weight_decay(variable):
-                lr = ops.cast(self.learning_rate, variable.dtype)
-                wd = self.scheduled_value("weight_decay", variable.dtype)
-                variable.assign(variable - variable * wd * lr)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -273,3 +273,123 @@ def test_small_evaluations_run_on_one_thread_with_the_same_values():
     finally:
         numba.set_num_threads = real
     assert seen == [1, threads]  # set for the small call and restored; the large one untouched
+
+
+# -- segmented schedules: block kernels -------------------------------------------------------
+def _segmented_cases() -> dict[str, fastlr.Schedule]:
+    """Segmented schedules whose segments are cycles of whole steps (block kernels run in runs)
+    and one whose segment is the step alone (growing real-valued cycles)."""
+    return {
+        "equal cycles": fastlr.CosineDecayRestarts(1.0, 1000, t_mul=1.0, alpha=0.1),
+        "equal cycles, decaying": fastlr.CosineDecayRestarts(0.5, 777, t_mul=1.0, m_mul=0.9),
+        "doubling": fastlr.WarmupCosineRestarts(
+            1.0, 150, cycle_mult=2.0, warmup_steps=10, gamma=0.7
+        ),
+        "doubling, fixed warmup": fastlr.WarmupCosineRestarts(
+            1.0, 150, cycle_mult=2.0, warmup_steps=10, scale_warmup=False
+        ),
+        "doubling, Keras's default": fastlr.CosineDecayRestarts(1.0, 300),
+        "equal cycles past 2**63": fastlr.CosineDecayRestarts(1.0, 2**53 - 1, t_mul=1.0),
+        "doubling past 2**63": fastlr.WarmupCosineRestarts(1.0, 3, cycle_mult=2.0),
+        "growing, one step a segment": fastlr.CosineDecayRestarts(1.0, 300, t_mul=1.5),
+    }
+
+
+def _block_ranges() -> list[tuple[int, int, int]]:
+    """``(start, stride, n)``: from 0, mid-way, at 2**62 and ending at 2**63 - 1, strides of
+    one step to 2**20 (segments shorter than MIN_RUN steps of the range: the fallback)."""
+    b = numba_cpu.BLOCK
+    return [
+        (0, 1, 5 * b + 123),
+        (10**6 + 5, 3, 3 * b + 1),
+        (2**62 - 5 * b, 1, 10 * b),
+        (2**63 - 1 - 7 * 2 * b, 7, 2 * b + 1),
+        (2**40, 2**20, 2 * b),
+    ]
+
+
+@pytest.mark.parametrize("start, stride, n", _block_ranges())
+@pytest.mark.parametrize("name", sorted(_segmented_cases()))
+def test_block_kernels_give_the_step_by_step_results_bit_for_bit(name, start, stride, n):
+    """A segmented schedule's block kernels (a segment's items computed once per run of steps)
+    equal the step-by-step kernels and the array kernel, on int64 and whole-number steps."""
+    from fastlr.engines._structure import flat_args, structure
+    from fastlr.engines._vocabulary import WHOLE_LIMIT
+
+    schedule = _segmented_cases()[name]
+    flat, shape = flat_args(schedule)
+    mod = numba_cpu.kernels(structure(schedule), shape)
+    by_array = np.empty(n)
+    mod.array_kernel(np.arange(n, dtype=np.int64) * stride + start, by_array, flat)
+    kinds = [("", np.int64)]
+    if start + (n - 1) * stride < WHOLE_LIMIT:
+        kinds.append(("whole_", np.float64))
+    for prefix, kind in kinds:
+        by_steps, by_blocks = np.empty(n), np.empty(n)
+        getattr(mod, prefix + "range_kernel")(kind(start), kind(stride), by_steps, flat)
+        getattr(mod, prefix + "block_range_kernel")(kind(start), kind(stride), by_blocks, flat)
+        np.testing.assert_array_equal(by_blocks, by_array)
+        np.testing.assert_array_equal(by_steps, by_array)
+
+
+def test_block_kernels_are_chosen_where_segments_are_long():
+    from fastlr.engines._structure import flat_args, structure
+
+    def chosen(schedule, start, stride, n):
+        flat, shape = flat_args(schedule)
+        mod = numba_cpu.kernels(structure(schedule), shape)
+        kernel, _ = numba_cpu.range_kernel(mod, flat, start, stride, n)
+        return next(k for k in dir(mod) if getattr(mod, k) is kernel)
+
+    long_cycles = fastlr.CosineDecayRestarts(1.0, 1000, t_mul=1.0)
+    n = numba_cpu.BLOCKS_FROM
+    assert chosen(long_cycles, 0, 1, n) == "whole_block_range_kernel"
+    assert chosen(long_cycles, 2**60, 1, n) == "block_range_kernel"
+    assert chosen(long_cycles, 0, 1, n - 1) == "whole_range_kernel"  # too few steps
+    assert chosen(long_cycles, 0, 100, n) == "whole_range_kernel"  # 10 steps of it a cycle
+    assert chosen(fastlr.CosineDecayRestarts(1.0, 3, t_mul=1.0), 0, 1, n) == "whole_range_kernel"
+    growing = fastlr.CosineDecayRestarts(1.0, 300, t_mul=1.5)  # segments of one step
+    assert chosen(growing, 0, 1, n) == "whole_range_kernel"
+    assert chosen(fastlr.CosineDecay(1.0, 1000), 0, 1, n) == "whole_range_kernel"
+    # samples spread evenly must not alias with the cycles: here each of the 17 falls p - 1
+    # steps before its cycle ends (step p * 1999); the segment after it has 1000 steps
+    assert chosen(long_cycles, 0, 1, 16 * 1999 + 1) == "whole_block_range_kernel"
+
+
+@pytest.mark.parametrize("name", sorted(_segmented_cases()))
+def test_a_segments_items_are_the_same_at_every_step_of_it(name):
+    """The contract block kernels rely on (see :class:`fastlr.schedules.Schedule`): from a step
+    to its segment's last step, ``segment`` returns the same tuple, and the next step starts a
+    new segment. Checked on the NumPy engine at random steps up to 2**63 - 1."""
+    from fastlr._ops import NumpyOps, bind
+
+    schedule = _segmented_cases()[name]
+    segment = bind(type(schedule).segment, NumpyOps)
+    args = schedule.formula_args()
+    rng = np.random.default_rng(7)
+    steps = [0, 1, 2**63 - 1, *rng.integers(0, 2**63 - 1, 200, dtype=np.int64).tolist()]
+    for step in steps:
+        seg = [np.asarray(x).item() for x in segment(np.int64(step), *args)]
+        last = seg[0]
+        assert step <= last <= 2**63 - 1
+        for t in {step, step + (last - step) // 2, last}:
+            assert [np.asarray(x).item() for x in segment(np.int64(t), *args)] == seg
+        if last < 2**63 - 1:
+            assert np.asarray(segment(np.int64(last + 1), *args)[0]).item() > last
+
+
+def test_a_segmented_formula_takes_segments_parameters():
+    """``inside`` must take ``(step, seg)`` and then exactly ``segment``'s parameters: the
+    composed ``formula`` passes them through."""
+    from fastlr.schedules._base import Schedule
+
+    with pytest.raises(TypeError, match="must take"):
+
+        class _Bad(Schedule):
+            @staticmethod
+            def segment(step, a):
+                return (step,)
+
+            @staticmethod
+            def inside(step, seg, b):
+                return 0.0 * step

@@ -134,9 +134,10 @@ def _resolve(path: str) -> type:
     return obj
 
 
-def _leaf_source(cls: type, statics: tuple) -> str:
+def _leaf_source(cls: type, statics: tuple, lead: str = "step") -> str:
     """Source of a plain schedule's scalar: the formula called with its runtime arguments and
-    its static values written in as literals (``formula(step, args[0], 2, args[1])``)."""
+    its static values written in as literals (``formula(step, args[0], 2, args[1])``); ``lead``:
+    the arguments before the parameters (``"step, seg"`` for a segmented schedule's ``inside``)."""
     import inspect
 
     fixed = dict(statics)
@@ -146,11 +147,37 @@ def _leaf_source(cls: type, statics: tuple) -> str:
     return "\n".join(
         [
             "def make(formula):",
-            "    def scalar(step, args):",
-            f"        return formula(step, {call})",
+            f"    def scalar({lead}, args):",
+            f"        return formula({lead}, {call})",
             "    return scalar",
         ]
     )
+
+
+def segmented(struct: tuple) -> bool:
+    """Whether a structure is a plain schedule written as ``segment`` and ``inside`` (see
+    :class:`fastlr.schedules.Schedule`)."""
+    path, _, *kids = struct
+    return not kids and _resolve(path).segment is not None
+
+
+def build_segments(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) -> tuple:
+    """``(segment(step, args), inside(step, seg, args))`` of a segmented plain schedule, compiled
+    like :func:`build_scalar` (their composition is that scalar)."""
+    with _LOCK:
+        key = ("segments", struct)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        path, statics = struct
+        cls = _resolve(path)
+        parts = []
+        for fn, lead in ((cls.segment, "step"), (cls.inside, "step, seg")):
+            namespace: dict[str, Any] = {}
+            exec(_leaf_source(cls, statics, lead), namespace)
+            parts.append(wrap(namespace["make"](bind(fn, ops, wrap))))
+        cache[key] = result = tuple(parts)
+        return result
 
 
 def _composite_source(cls: type, n_children: int) -> str:

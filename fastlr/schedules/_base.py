@@ -10,7 +10,15 @@ A schedule subclass provides:
 * optionally ``static``: the names of formula parameters that choose a *shape* (a mode, a flag, a
   loop count) rather than a value. The formula branches on them with Python ``if``; the compiled
   engines make them compile-time constants, so a kernel computes only the shape it needs (one
-  kernel per structure and choice).
+  kernel per structure and choice);
+* optionally, for a schedule made of *segments* (the cycles of a periodic schedule), the formula
+  in two parts instead of ``formula``: ``segment(step, *args)`` returns a tuple whose first item
+  is the segment's last step (of the step's type, at most 2**63 - 1) and whose other items are
+  the same for every step from ``step`` to it (the cycle's index, start, scale);
+  ``inside(step, seg, *args)`` computes the value from the step and that tuple. The base class
+  writes ``formula`` as ``inside(step, segment(step, *args), *args)``, so every engine evaluates
+  the same math; a bulk engine evaluating a range of steps may compute ``segment`` once per run
+  of steps in one segment, bit for bit the same results. (A segment may be the step alone.)
 
 The base class does the rest: attribute access, ``get_config``/``from_config``, equality, ``repr``,
 ``__call__`` (graph engine) and ``evaluate`` (bulk engine). It becomes a
@@ -53,6 +61,11 @@ class Schedule(_Root):
 
     def __init__(self, **params: Any) -> None:
         object.__setattr__(self, "_params", dict(params))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "inside" in cls.__dict__:
+            cls.formula = staticmethod(_segmented_formula(cls.segment, cls.inside))
 
     # -- immutability ---------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -118,6 +131,9 @@ class Schedule(_Root):
     def formula(step, *args):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    segment: ClassVar[Callable | None] = None
+    inside: ClassVar[Callable | None] = None
+
     def children(self) -> tuple[Schedule, ...]:
         """Child schedules of a composite (none for a plain schedule)."""
         return ()
@@ -171,6 +187,33 @@ class Schedule(_Root):
         from fastlr.bulk import evaluate
 
         return evaluate(self, steps, dtype=dtype, out=out, device=device, to_host=to_host)
+
+
+def _segmented_formula(segment: Callable, inside: Callable) -> Callable:
+    """``formula(step, *args) = inside(step, segment(step, *args), *args)``, with the parameters
+    of ``segment`` spelled out (compiled engines inline no starred call), marked as formula code
+    so that engines re-bind both parts."""
+    import inspect
+
+    from fastlr._ops import formula
+
+    names = list(inspect.signature(segment).parameters)
+    inside_names = list(inspect.signature(inside).parameters)
+    if inside_names[:1] + inside_names[2:] != names:
+        raise TypeError(
+            f"inside{tuple(inside_names)} must take (step, seg) and then segment's parameters "
+            f"{tuple(names[1:])}"
+        )
+    args = ", ".join(names)
+    rest = ", ".join(names[1:])
+    source = f"def formula({args}):\n    return inside({names[0]}, segment({args}), {rest})\n"
+    scope: dict[str, Any] = {
+        "__name__": segment.__module__,
+        "segment": formula(segment),
+        "inside": formula(inside),
+    }
+    exec(source, scope)
+    return formula(scope["formula"])
 
 
 def _rebuild(cls: type[Schedule], params: dict[str, Any]) -> Schedule:

@@ -96,7 +96,7 @@ def _excess(sh, sl, m1, first, ph, pl):
 
 
 ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC, DOUBLING_WHOLE = 0, 1, 2, 3
-"""The kinds of cycle :func:`geometric_cycle` handles (see :func:`cycle_kind`); the first two
+"""The kinds of cycle :func:`cycle_segment` handles (see :func:`cycle_kind`); the first two
 have cycles of equal length."""
 
 
@@ -117,22 +117,23 @@ def pow2_shift(mult: float) -> int:
     return e - 1 if m == 0.5 and e > 1 else 0
 
 
+_LAST = 9223372036854775807  # 2**63 - 1, the last int64 step
+
+
 @formula
-def geometric_cycle(step, first, mult, nbits, kind, shift):
-    """``(k, s, scale, rest)``: cycle index, position in the cycle, the cycle's length in units
-    of ``first`` (``mult**k``: the cycle lasts ``first * scale``) and the steps left in it, all
-    float64. Divide by a cycle's length with :func:`cycle_fraction`.
+def cycle_segment(step, first, mult, nbits, kind, shift):
+    """The cycle holding ``step`` as a segment (see :class:`fastlr.schedules.Schedule`): a tuple
+    of its last step and what :func:`cycle_position` needs.
 
     Cycle ``k`` lasts ``first * mult**k`` and starts where cycle ``k - 1`` ends, at
     ``first * (mult**k - 1) / (mult - 1)`` (``first * k`` when ``mult == 1``). ``kind`` (static,
     from :func:`cycle_kind`) picks the arithmetic:
 
-    * whole-step cycles of equal length: ``k = step // first`` and ``s = step - k * first`` in
-      int64, exact at every int64 step;
+    * whole-step cycles of equal length: ``k = step // first`` in int64, exact at every int64
+      step;
     * whole-step cycles that double (``mult == 2``, SGDR's usual ``T_mult``): with
       ``q = step // first``, cycle ``k`` holds ``q`` in ``[2**k - 1, 2**(k + 1) - 1)``, so
-      ``k = floor(log2(q + 1))``, and ``s`` and ``rest`` follow in int64, exact at every int64
-      step (each rounded once to float64);
+      ``k = floor(log2(q + 1))``, exact at every int64 step;
     * growing cycles: the step as an exact double-double (:func:`step_parts`); a first guess for
       ``k`` (the closed-form log) corrected by up to two with the exact sign of ``step - start``
       in double-double; ``s`` and ``rest`` from those same exact differences. Exact at every
@@ -142,14 +143,21 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
     * real-valued cycles of equal length (a float ``first_decay_steps``): double-double against
       ``k * first``, exact while ``step / first < 2**53``; past that the position stays inside
       the cycle (values in range) but is not exact.
+
+    Whole-step cycles are segments: ``(last, k, start, 2**k, 0, 0, 0)``, with the cycle's last
+    and first steps (``last`` saturated at 2**63 - 1: the last cycle may pass it). For the
+    other kinds the segment is the step alone, and holds the per-step result:
+    ``(step, 0, 0, k, s, scale, rest)``. Every kind returns the same items, three of the step's
+    type and four float64, so that the tuple has one type whichever branch a compiled engine
+    types.
     """
     if kind == ARITHMETIC_WHOLE:
         kq = xp.floordiv(step, first)
-        d = step - kq * first
-        return xp.f(kq), xp.f(d), 1.0, xp.f(first - d)
+        start = kq * first
+        last = start + xp.minimum(first - 1, _LAST - start)
+        return last, kq, start, 1.0, 0.0, 0.0, 0.0
     if kind == DOUBLING_WHOLE:
         q = xp.floordiv(step, first)
-        r = step - q * first
         # k = floor(log2(q + 1)) (q + 1 may overflow): floor(log2(q)) = j, plus one where
         # q + 1 = 2**(j + 1); done = 2**k - 1, the cycles of `first` before this one
         j = xp.ilog2(xp.maximum(q, 1))
@@ -157,11 +165,12 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
         up = q == p + (p - 1)
         k = xp.where(up, j + 1, j)
         done = xp.where(up, q, p - 1)
-        # s = step - first * done; rest = first * 2**k - s, both without overflow
-        s = (q - done) * first + r
-        rest = xp.f((done - (q - done)) * first) + xp.f(first - r)
         scale = xp.f(p) * xp.where(up, 2.0, 1.0)  # 2**k from the 2**j at hand, exactly
-        return xp.f(k), xp.f(s), scale, rest
+        # the cycle lasts first * 2**k = start + first: its last step, saturated without overflow
+        start = done * first
+        last = start + (xp.minimum(start, _LAST - start - (first - 1)) + (first - 1))
+        return last, k, start, scale, 0.0, 0.0, 0.0
+    zero = step * 0
     sh, sl = step_parts(step)
     if kind == ARITHMETIC:
         k = xp.floor((sh + sl) / first)
@@ -171,7 +180,7 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
         d = d + xp.where(d < 0.0, first, 0.0) - xp.where(d >= first, first, 0.0)
         # Past k = 2**53 the first guess is off by more than one: clamped into the cycle.
         d = xp.minimum(xp.maximum(d, 0.0), first)
-        return k, d, 1.0, first - d
+        return step, zero, zero, k, d, 1.0, first - d
     m1 = mult - 1.0  # exact for 1 < mult <= 2**53
     k = xp.maximum(xp.floor(xp.log1p((sh + sl) * (m1 / first)) / math.log(mult)), 1.0) - 1.0
     if shift:  # mult = 2**shift: its powers are exact
@@ -198,12 +207,30 @@ def geometric_cycle(step, first, mult, nbits, kind, shift):
     power = xp.where(up2, p2h, xp.where(up1, p1h, ph))
     length = first * power
     rest = xp.minimum(xp.maximum(-after / m1, 0.0), length)
-    return k, xp.minimum(excess / m1, length), power, rest
+    return step, zero, zero, k, xp.minimum(excess / m1, length), power, rest
+
+
+@formula
+def cycle_position(step, seg, first, kind):
+    """``(k, s, scale, rest)`` from a step and its :func:`cycle_segment`: cycle index, position
+    in the cycle, the cycle's length in units of ``first`` (``mult**k``: the cycle lasts
+    ``first * scale``) and the steps left in it, all float64. Divide by a cycle's length with
+    :func:`cycle_fraction`. Whole-step cycles: ``s`` and ``rest`` in int64 (each rounded once to
+    float64), without overflow at any int64 step."""
+    _, k, start, scale, s, power, rest = seg
+    if kind == ARITHMETIC_WHOLE:
+        d = step - start
+        return xp.f(k), xp.f(d), 1.0, xp.f(first - d)
+    if kind == DOUBLING_WHOLE:
+        s = step - start
+        # rest = first * 2**k - s = (start - s) + first: the cycle's end may pass 2**63
+        return xp.f(k), xp.f(s), scale, xp.f(start - s) + xp.f(first)
+    return scale, s, power, rest  # (k, s, scale, rest) of the other kinds
 
 
 @formula
 def cycle_fraction(x, base, k, scale, kind):
-    """``x / (base * scale)`` for ``(k, scale)`` from :func:`geometric_cycle` and a parameter
+    """``x / (base * scale)`` for ``(k, scale)`` from :func:`cycle_position` and a parameter
     ``base`` (a length in the first cycle, which cycle ``k`` scales by ``scale``), correctly
     rounded: the division by ``base`` uses a hoisted reciprocal (``xp.div``), and where cycles
     double, ``scale = 2**k`` is applied exactly as an exponent shift; only other growing cycles

@@ -10,7 +10,8 @@ from fastlr.schedules._base import Schedule, register
 from fastlr.schedules._curves import (
     cycle_fraction,
     cycle_kind,
-    geometric_cycle,
+    cycle_position,
+    cycle_segment,
     pow2_shift,
     pow_bits,
 )
@@ -100,7 +101,7 @@ class CosineDecayRestarts(Schedule):
         return {"cycle 2": math.ceil(self.first_decay_steps)}
 
     @staticmethod
-    def formula(
+    def segment(
         step,
         initial_learning_rate,
         first_decay_steps,
@@ -112,7 +113,23 @@ class CosineDecayRestarts(Schedule):
         shift,
         decays,
     ):
-        k, _, scale, rest = geometric_cycle(step, first_decay_steps, t_mul, nbits, kind, shift)
+        return cycle_segment(step, first_decay_steps, t_mul, nbits, kind, shift)
+
+    @staticmethod
+    def inside(
+        step,
+        cycle,
+        initial_learning_rate,
+        first_decay_steps,
+        t_mul,
+        m_mul,
+        alpha,
+        nbits,
+        kind,
+        shift,
+        decays,
+    ):
+        k, _, scale, rest = cycle_position(step, cycle, first_decay_steps, kind)
         remaining = cycle_fraction(rest, first_decay_steps, k, scale, kind)
         cosine = xp.cos_remaining(remaining)
         if decays:  # m_mul < 1 (static: with m_mul == 1 no power is computed)
@@ -195,7 +212,7 @@ class WarmupCosineRestarts(Schedule):
         return {**out, "cycle 2": self.first_cycle_steps}
 
     @staticmethod
-    def formula(
+    def segment(
         step,
         max_lr,
         first_cycle_steps,
@@ -209,7 +226,25 @@ class WarmupCosineRestarts(Schedule):
         shift,
         decays,
     ):
-        k, s, scale, rest = geometric_cycle(step, first_cycle_steps, cycle_mult, nbits, kind, shift)
+        return cycle_segment(step, first_cycle_steps, cycle_mult, nbits, kind, shift)
+
+    @staticmethod
+    def inside(
+        step,
+        cycle,
+        max_lr,
+        first_cycle_steps,
+        cycle_mult,
+        warmup_steps,
+        min_lr,
+        gamma,
+        scale_warmup,
+        nbits,
+        kind,
+        shift,
+        decays,
+    ):
+        k, s, scale, rest = cycle_position(step, cycle, first_cycle_steps, kind)
         if scale_warmup:  # warmup and decay both scale with the cycle
             warm = warmup_steps * scale
             rising = cycle_fraction(s, xp.maximum(warmup_steps, 1), k, scale, kind)

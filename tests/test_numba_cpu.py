@@ -277,8 +277,9 @@ def test_small_evaluations_run_on_one_thread_with_the_same_values():
 
 # -- segmented schedules: block kernels -------------------------------------------------------
 def _segmented_cases() -> dict[str, fastlr.Schedule]:
-    """Segmented schedules whose segments are cycles of whole steps (block kernels run in runs)
-    and one whose segment is the step alone (growing real-valued cycles)."""
+    """Segmented schedules: restart cycles of whole steps, the segments of ``exp(c * step)`` and
+    of the inverse square root (block kernels run in runs), and segments of one step (growing
+    real-valued cycles, a fast exponential decay, a staircase)."""
     return {
         "equal cycles": fastlr.CosineDecayRestarts(1.0, 1000, t_mul=1.0, alpha=0.1),
         "equal cycles, decaying": fastlr.CosineDecayRestarts(0.5, 777, t_mul=1.0, m_mul=0.9),
@@ -292,6 +293,14 @@ def _segmented_cases() -> dict[str, fastlr.Schedule]:
         "equal cycles past 2**63": fastlr.CosineDecayRestarts(1.0, 2**53 - 1, t_mul=1.0),
         "doubling past 2**63": fastlr.WarmupCosineRestarts(1.0, 3, cycle_mult=2.0),
         "growing, one step a segment": fastlr.CosineDecayRestarts(1.0, 300, t_mul=1.5),
+        "exp, long segments": fastlr.ExponentialDecay(0.1, 10**6, 0.5),
+        "exp, segments of one step": fastlr.ExponentialDecay(1.0, 3, 0.01),
+        "exp, staircase": fastlr.ExponentialDecay(1.0, 1000, 0.5, staircase=True),
+        "exp, float decay steps": fastlr.ExponentialDecay(1.0, 2500.5, 0.9),
+        "exp ramp": fastlr.ExponentialRange(1e-7, 10.0, 10**6 + 3),
+        "exp ramp, ending inside the ranges": fastlr.ExponentialRange(1e-3, 1.0, 2 * 4096 + 5),
+        "inverse sqrt": fastlr.InverseSqrtDecay(0.1, warmup_steps=5000),
+        "inverse sqrt, no warmup": fastlr.InverseSqrtDecay(1.0, 0, timescale=3),
     }
 
 
@@ -369,13 +378,18 @@ def test_a_segments_items_are_the_same_at_every_step_of_it(name):
     rng = np.random.default_rng(7)
     steps = [0, 1, 2**63 - 1, *rng.integers(0, 2**63 - 1, 200, dtype=np.int64).tolist()]
     for step in steps:
-        seg = [np.asarray(x).item() for x in segment(np.int64(step), *args)]
-        last = seg[0]
-        assert step <= last <= 2**63 - 1
-        for t in {step, step + (last - step) // 2, last}:
-            assert [np.asarray(x).item() for x in segment(np.int64(t), *args)] == seg
-        if last < 2**63 - 1:
-            assert np.asarray(segment(np.int64(last + 1), *args)[0]).item() > last
+        with np.errstate(all="ignore"):  # a where's discarded side may overflow, as in evaluate
+            _check_segment(segment, args, step)
+
+
+def _check_segment(segment, args, step: int) -> None:
+    seg = [np.asarray(x).item() for x in segment(np.int64(step), *args)]
+    last = seg[0]
+    assert step <= last <= 2**63 - 1
+    for t in {step, step + (last - step) // 2, last}:
+        assert [np.asarray(x).item() for x in segment(np.int64(t), *args)] == seg
+    if last < 2**63 - 1:
+        assert np.asarray(segment(np.int64(last + 1), *args)[0]).item() > last
 
 
 def test_a_segmented_formula_takes_segments_parameters():

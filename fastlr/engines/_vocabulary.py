@@ -382,8 +382,9 @@ def ilog2_whole(n):
 
 
 def iexp2_whole(k):
-    """``2**k`` as float64 for a whole-number ``0 <= k <= 62``, from exponent bits."""
-    return _pow2(np.int64(k))
+    """``2**k`` for a whole-number float64 ``0 <= k <= 62``, as int64 (as :func:`iexp2`): an
+    integer operand keeps ``floordiv(a, iexp2(k))`` on the whole-number version."""
+    return np.int64(1) << np.int64(k)
 
 
 VECTOR: dict[str, Any] = {

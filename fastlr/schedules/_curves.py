@@ -117,7 +117,7 @@ def pow2_shift(mult: float) -> int:
     return e - 1 if m == 0.5 and e > 1 else 0
 
 
-_LAST = 9223372036854775807  # 2**63 - 1, the last int64 step
+LAST_STEP = 9223372036854775807  # 2**63 - 1, the last int64 step
 
 
 @formula
@@ -154,7 +154,7 @@ def cycle_segment(step, first, mult, nbits, kind, shift):
     if kind == ARITHMETIC_WHOLE:
         kq = xp.floordiv(step, first)
         start = kq * first
-        last = start + xp.minimum(first - 1, _LAST - start)
+        last = start + xp.minimum(first - 1, LAST_STEP - start)
         return last, kq, start, 1.0, 0.0, 0.0, 0.0
     if kind == DOUBLING_WHOLE:
         q = xp.floordiv(step, first)
@@ -168,7 +168,7 @@ def cycle_segment(step, first, mult, nbits, kind, shift):
         scale = xp.f(p) * xp.where(up, 2.0, 1.0)  # 2**k from the 2**j at hand, exactly
         # the cycle lasts first * 2**k = start + first: its last step, saturated without overflow
         start = done * first
-        last = start + (xp.minimum(start, _LAST - start - (first - 1)) + (first - 1))
+        last = start + (xp.minimum(start, LAST_STEP - start - (first - 1)) + (first - 1))
         return last, k, start, scale, 0.0, 0.0, 0.0
     zero = step * 0
     sh, sl = step_parts(step)
@@ -252,3 +252,37 @@ def pow_bits(first: float, mult: float) -> int:
         return 0
     k_max = math.log1p(2.0**63 * (mult - 1.0) / first) / math.log(mult) + 3
     return max(1, int(k_max).bit_length())
+
+
+# -- exp(a + c * step) in segments ----------------------------------------------------------
+_EXP_SMALL = 2.0**-8
+_EXP_SPAN_MAX = 2**40  # below the whole-number limit (2**50): kernels may run on float steps
+
+
+def exp_span(c: float) -> int:
+    """Steps per segment of ``exp(a + c * step)`` (see :func:`exp_segment`): the largest power of
+    two ``L <= 2**40`` with ``L * |c| <= 2**-8`` (1 where ``|c| > 2**-8``)."""
+    span = _EXP_SPAN_MAX
+    while span > 1 and span * abs(c) > _EXP_SMALL:
+        span //= 2
+    return span
+
+
+@formula
+def exp_segment(step, a, c, span):
+    """``exp(a + c * step)`` as the segment ``(last, b, exp(a + c * b))`` with
+    ``b = step // span * span`` (``span`` from :func:`exp_span`): within it
+    ``exp(a + c * step) = exp(a + c * b) * exp_small(c * (step - b))``, one vector ``exp`` per
+    segment where a bulk engine runs in segments. The argument is rounded twice (``|a + c b|``
+    float64 ulps of relative error, as ``exp`` of any rounded argument); ``last`` saturates at
+    2**63 - 1."""
+    b = xp.floordiv(step, span) * span
+    last = b + xp.minimum(span - 1, LAST_STEP - b)
+    return last, b, xp.exp(a + xp.f(b) * c)
+
+
+@formula
+def exp_small(x):
+    """``exp(x)`` for ``|x| <= 2**-8``: the Taylor polynomial to ``x**5`` (truncation below 2**-57
+    relative), ``1 + x q(x)`` with ``q ~ 1``, so its rounding errors stay below 0.6 ulp."""
+    return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0)))))

@@ -7,6 +7,7 @@ import math
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
+from fastlr.schedules._curves import exp_segment, exp_small, exp_span
 
 
 @register
@@ -14,7 +15,10 @@ class ExponentialDecay(Schedule):
     """Drop-in for ``keras.optimizers.schedules.ExponentialDecay`` (same parameters and values).
 
     Formula: ``lr(step) = initial_learning_rate * decay_rate ** p`` with ``p = step / decay_steps``,
-    or ``p = floor(step / decay_steps)`` (integer division) when ``staircase=True``.
+    or ``p = floor(step / decay_steps)`` (integer division) when ``staircase=True``. Without the
+    staircase it is computed as ``exp(c * step)`` with ``c = log(decay_rate) / decay_steps`` in
+    segments of steps (:func:`~fastlr.schedules._curves.exp_segment`): one ``exp`` per segment
+    and a short polynomial per step where the steps form a range.
 
     Args:
         initial_learning_rate: value at step 0, >= 0.
@@ -52,10 +56,22 @@ class ExponentialDecay(Schedule):
     def phases(self) -> dict[str, int]:
         return {"first drop": math.ceil(self.decay_steps)} if self.staircase else {}
 
+    def formula_args(self) -> tuple:
+        p = self._params
+        c = math.log(p["decay_rate"]) / p["decay_steps"]
+        return (*super().formula_args(), c, exp_span(c))
+
     @staticmethod
-    def formula(step, initial_learning_rate, decay_steps, decay_rate, staircase):
-        if staircase:
+    def segment(step, initial_learning_rate, decay_steps, decay_rate, staircase, c, span):
+        if staircase:  # a segment of one step: the stair's power computed per step
             p = xp.f(xp.floordiv(step, decay_steps))
-        else:
-            p = xp.div(step, decay_steps)
-        return initial_learning_rate * xp.power(decay_rate, p)
+            return step, step, initial_learning_rate * xp.power(decay_rate, p)
+        last, b, e = exp_segment(step, 0.0, c, span)
+        return last, b, initial_learning_rate * e
+
+    @staticmethod
+    def inside(step, seg, initial_learning_rate, decay_steps, decay_rate, staircase, c, span):
+        _, b, scale = seg
+        if staircase:
+            return scale
+        return scale * exp_small(xp.f(step - b) * c)

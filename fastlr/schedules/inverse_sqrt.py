@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastlr import _validate as v
-from fastlr._ops import xp
+from fastlr._ops import formula, xp
 from fastlr.schedules._base import Schedule, register
+from fastlr.schedules._curves import LAST_STEP
 
 
 @register
@@ -16,6 +17,11 @@ class InverseSqrtDecay(Schedule):
     * ``step < W``: ``peak_lr * step / W`` (``W = warmup_steps``);
     * otherwise: ``peak_lr * sqrt(timescale / (step + timescale - W))``, which is ``peak_lr`` at
       ``step = W`` and decays as ``1 / sqrt(step)``.
+
+    The decay is computed in segments of steps: from a segment's first step, where the
+    denominator is ``u``, ``peak_lr * sqrt(timescale / u) * (1 + d / u)**-0.5`` for the step
+    ``d`` steps further, the last factor a short polynomial (segments are at most ``u / 512``
+    steps long): one division and one square root per segment where the steps form a range.
 
     Args:
         peak_lr: value at the end of the warmup, >= 0.
@@ -45,9 +51,34 @@ class InverseSqrtDecay(Schedule):
         return {"peak": self.warmup_steps} if self.warmup_steps else {}
 
     @staticmethod
-    def formula(step, peak_lr, warmup_steps, timescale):
+    def segment(step, peak_lr, warmup_steps, timescale):
+        # m = step - W steps into the decay; segments of 2**max(j - 9, 0) steps, aligned on
+        # multiples of their length, with j = floor(log2(max(m, timescale))): at most 2**-9 of
+        # the denominator m + timescale. The warmup is one segment.
+        m = xp.maximum(step - warmup_steps, 0)
+        span = xp.iexp2(xp.maximum(xp.ilog2(xp.maximum(m, timescale)) - 9, 0))
+        b = xp.floordiv(m, span) * span
+        first = b + warmup_steps  # <= step: no overflow
+        q = timescale / (xp.f(b) + timescale)  # at the segment's first step
+        last = first + xp.minimum(span - 1, LAST_STEP - first)
+        return (
+            xp.where(step < warmup_steps, warmup_steps - 1, last),
+            b,
+            peak_lr * xp.sqrt(q),
+            xp.div(q, timescale),  # 1 / the denominator (a hoisted reciprocal, not a division)
+        )
+
+    @staticmethod
+    def inside(step, seg, peak_lr, warmup_steps, timescale):
+        _, b, scale, reciprocal = seg
+        d = xp.f(xp.maximum(step - warmup_steps, 0) - b)
+        decayed = scale * inv_sqrt_1p_small(d * reciprocal)
         warm = peak_lr * xp.div(step, max(warmup_steps, 1))
-        # in float64: an int64 `step + shift` would wrap past 2**63 - 1
-        shifted = xp.maximum(xp.f(step) + (timescale - warmup_steps), timescale)
-        decayed = peak_lr * xp.sqrt(timescale / shifted)
         return xp.where(step < warmup_steps, warm, decayed)
+
+
+@formula
+def inv_sqrt_1p_small(z):
+    """``(1 + z)**-0.5`` for ``0 <= z <= 2**-9``: the Taylor polynomial to ``z**5`` (truncation
+    below 2**-56 relative)."""
+    return 1.0 + z * (-0.5 + z * (0.375 + z * (-0.3125 + z * (0.2734375 + z * -0.24609375))))

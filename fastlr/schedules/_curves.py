@@ -255,13 +255,13 @@ def pow_bits(first: float, mult: float) -> int:
 
 
 # -- exp(a + c * step) in segments ----------------------------------------------------------
-_EXP_SMALL = 2.0**-8
+_EXP_SMALL = 2.0**-4
 _EXP_SPAN_MAX = 2**40  # below the whole-number limit (2**50): kernels may run on float steps
 
 
 def exp_span(c: float) -> int:
     """Steps per segment of ``exp(a + c * step)`` (see :func:`exp_segment`): the largest power of
-    two ``L <= 2**40`` with ``L * |c| <= 2**-8`` (1 where ``|c| > 2**-8``)."""
+    two ``L <= 2**40`` with ``L * |c| <= 2**-4`` (1 where ``|c| > 2**-4``)."""
     span = _EXP_SPAN_MAX
     while span > 1 and span * abs(c) > _EXP_SMALL:
         span //= 2
@@ -283,6 +283,15 @@ def exp_segment(step, a, c, span):
 
 @formula
 def exp_small(x):
-    """``exp(x)`` for ``|x| <= 2**-8``: the Taylor polynomial to ``x**5`` (truncation below 2**-57
-    relative), ``1 + x q(x)`` with ``q ~ 1``, so its rounding errors stay below 0.6 ulp."""
-    return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0)))))
+    """``exp(x)`` for ``|x| <= 2**-4``: the Taylor polynomial to ``x**9`` (truncation below
+    2**-61 relative), ``1 + x q(x)`` with ``q ~ 1``, so its rounding errors stay below 0.6 ulp."""
+    q = 1.0 / 362880.0
+    q = q * x + 1.0 / 40320.0
+    q = q * x + 1.0 / 5040.0
+    q = q * x + 1.0 / 720.0
+    q = q * x + 1.0 / 120.0
+    q = q * x + 1.0 / 24.0
+    q = q * x + 1.0 / 6.0
+    q = q * x + 0.5
+    q = q * x + 1.0
+    return 1.0 + x * q

@@ -20,7 +20,7 @@ class InverseSqrtDecay(Schedule):
 
     The decay is computed in segments of steps: from a segment's first step, where the
     denominator is ``u``, ``peak_lr * sqrt(timescale / u) * (1 + d / u)**-0.5`` for the step
-    ``d`` steps further, the last factor a short polynomial (segments are at most ``u / 512``
+    ``d`` steps further, the last factor a short polynomial (segments are at most ``u / 64``
     steps long): one division and one square root per segment where the steps form a range.
 
     Args:
@@ -52,11 +52,11 @@ class InverseSqrtDecay(Schedule):
 
     @staticmethod
     def segment(step, peak_lr, warmup_steps, timescale):
-        # m = step - W steps into the decay; segments of 2**max(j - 9, 0) steps, aligned on
-        # multiples of their length, with j = floor(log2(max(m, timescale))): at most 2**-9 of
+        # m = step - W steps into the decay; segments of 2**max(j - 6, 0) steps, aligned on
+        # multiples of their length, with j = floor(log2(max(m, timescale))): at most 2**-6 of
         # the denominator m + timescale. The warmup is one segment.
         m = xp.maximum(step - warmup_steps, 0)
-        span = xp.iexp2(xp.maximum(xp.ilog2(xp.maximum(m, timescale)) - 9, 0))
+        span = xp.iexp2(xp.maximum(xp.ilog2(xp.maximum(m, timescale)) - 6, 0))
         b = xp.floordiv(m, span) * span
         first = b + warmup_steps  # <= step: no overflow
         q = timescale / (xp.f(b) + timescale)  # at the segment's first step
@@ -79,6 +79,14 @@ class InverseSqrtDecay(Schedule):
 
 @formula
 def inv_sqrt_1p_small(z):
-    """``(1 + z)**-0.5`` for ``0 <= z <= 2**-9``: the Taylor polynomial to ``z**5`` (truncation
+    """``(1 + z)**-0.5`` for ``0 <= z <= 2**-6``: the Taylor polynomial to ``z**8`` (truncation
     below 2**-56 relative)."""
-    return 1.0 + z * (-0.5 + z * (0.375 + z * (-0.3125 + z * (0.2734375 + z * -0.24609375))))
+    p = 0.196380615234375
+    p = p * z - 0.20947265625
+    p = p * z + 0.2255859375
+    p = p * z - 0.24609375
+    p = p * z + 0.2734375
+    p = p * z - 0.3125
+    p = p * z + 0.375
+    p = p * z - 0.5
+    return 1.0 + z * p

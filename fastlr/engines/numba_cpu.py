@@ -22,9 +22,11 @@ How a formula becomes a kernel:
    cyclic families); ``floordiv``/``ceildiv``/``ilog2``/``iexp2`` pick their version by the
    operand types at compile time. A *segmented* schedule (its formula written as ``segment`` and
    ``inside``, see :class:`fastlr.schedules.Schedule`: the restart schedules, whose segments are
-   their cycles) also has *block* range kernels, which compute a segment once per run of steps
-   in it and the rest per step (:func:`block_source`; 1.4-2.4x where cycles are long, the same
-   bits), chosen per call where most segments are long (:func:`range_kernel`).
+   their cycles, and the exponential and inverse-square-root decays, continued by a short
+   polynomial from a segment's first step) also has *block* range kernels, which compute a
+   segment once per run of steps in it and the rest per step (:func:`block_source`: 1.4-2.5x
+   at 10**8 steps, the same bits), chosen per call where most runs are long
+   (:func:`range_kernel`).
 4. The prange kernels live in a small *generated module*, one per structure, written under
    :func:`cache_root` in a folder named by :func:`fingerprint` (a hash of fastlr's formula and
    engine sources, and of the Python/NumPy/Numba/llvmlite versions). Numba's ``cache=True`` keys

@@ -397,3 +397,35 @@ def test_div_is_ieee_division(engine):
         want = a[: len(got)] / b[: len(got)]
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # zeros keep their sign
+
+
+# -- curve pieces written in the vocabulary: the segment polynomials ---------------------------
+def _segment_polynomials():
+    from fastlr.schedules._curves import exp_small
+    from fastlr.schedules.inverse_sqrt import inv_sqrt_1p_small
+
+    exp_x = np.concatenate([RNG.uniform(-(2.0**-4), 2.0**-4, 2000), [0.0, 2.0**-4, -(2.0**-4)]])
+    inv_z = np.concatenate([RNG.uniform(0, 2.0**-6, 2000), [0.0, 2.0**-6, 1e-300]])
+    return [
+        pytest.param(exp_small, exp_x, mpmath.exp, id="exp_small"),
+        pytest.param(inv_sqrt_1p_small, inv_z, lambda z: 1 / mpmath.sqrt(1 + z), id="inv_sqrt"),
+    ]
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("fn, xs, exact", _segment_polynomials())
+def test_segment_polynomials_within_one_ulp_over_their_domain(engine, fn, xs, exact):
+    """The polynomials segmented formulas continue a segment with (``exp(x)`` for ``|x| <=
+    2**-4``, ``(1 + z)**-0.5`` for ``0 <= z <= 2**-6``), as the engines compile them, against
+    mpmath: truncation and rounding within 1 float64 ulp (plain ``+`` and ``*``: no engine
+    fuses them, so every engine gives these bits)."""
+    from fastlr._ops import bind
+
+    if engine == "numpy":
+        got = bind(fn, NumpyOps)(xs)
+    else:
+        compiled = bind(fn, _cpu_ops(), njit)
+        got = np.empty_like(xs)
+        _numba_map(compiled, 1, np.float64)(xs, got)
+    want = [exact(mpmath.mpf(float(x))) for x in xs]
+    assert float(ulps(got, want).max()) <= 1.0

@@ -80,9 +80,9 @@ _FULL = (500, 8, 64, 16.0)
 
 def _tf():
     """TensorFlow and Keras, imported quietly on first use."""
-    from fastlr.cli import _quiet_tensorflow
+    from fastlr._quiet_import import import_tensorflow_quietly
 
-    _quiet_tensorflow()
+    import_tensorflow_quietly()
     import keras
     import tensorflow as tf
 

@@ -32,8 +32,10 @@ def _dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _steps(steps: Any) -> range | np.ndarray:
-    """Resolve ``steps`` into a ``range`` (no index array) or a 1-D int64-convertible array."""
+def as_steps(steps: Any) -> range | np.ndarray:
+    """Resolve ``steps`` as :func:`evaluate` takes them (an int ``N``, a ``range`` or a 1-D integer
+    array) into a ``range`` (no index array) or a 1-D int64-convertible array, refusing anything
+    else with a ``ValueError`` naming ``steps`` (shared with :func:`fastlr.plot.plot_schedule`)."""
     if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
         if steps < 0:
             raise ValueError(f"Argument `steps` must be >= 0 when an int. Received: steps={steps}")
@@ -143,7 +145,7 @@ def evaluate(
             "Argument `to_host`=False keeps the result on a GPU: it needs device='cuda'. "
             f"Received: to_host=False with device={device!r}"
         )
-    s = _steps(steps)
+    s = as_steps(steps)
     n = len(s)
     if device == "cuda":
         return _evaluate_cuda(schedule, s, n, dt, out, bool(to_host))

@@ -34,9 +34,9 @@ def plot_schedule(
     """
     import numpy as np
 
-    from fastlr.bulk import _steps, evaluate
+    from fastlr.bulk import as_steps, evaluate
 
-    s = _steps(steps)
+    s = as_steps(steps)
     x = np.arange(s.start, s.stop, s.step) if isinstance(s, range) else np.asarray(s)
     y = evaluate(schedule, s, dtype="float64")
     fig, ax = _figure(ax)

@@ -124,22 +124,21 @@ class Warmup(Composite):
         )
 
     def formula_args(self) -> tuple:
-        from fastlr.engines.numpy_ref import reference
-
-        target = float(reference(self._params["schedule"], [0])[0])
-        return (self.warmup_steps, self.start_lr, target)
+        return (self.warmup_steps, self.start_lr)
 
     def phases(self) -> dict[str, int]:
         inner = {k: p + self.warmup_steps for k, p in self.schedule.phases().items()}
         return {"peak": self.warmup_steps, **inner} if self.warmup_steps else inner
 
     @staticmethod
-    def child_step(i, step, warmup_steps, start_lr, target):
+    def child_step(i, step, warmup_steps, start_lr):
         return step - warmup_steps
 
     @staticmethod
-    def fold(i, acc, value, step, warmup_steps, start_lr, target):
-        ramp = start_lr + (target - start_lr) * xp.div(step, max(warmup_steps, 1))
+    def fold(i, acc, value, step, warmup_steps, start_lr):
+        # during the warmup the child runs at its step 0 (a composite clamps its children's
+        # steps at 0), so `value` is the ramp's target, schedule(0), in every engine
+        ramp = start_lr + (value - start_lr) * xp.div(step, max(warmup_steps, 1))
         return xp.where(step < warmup_steps, ramp, value)
 
 

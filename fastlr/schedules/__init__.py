@@ -5,20 +5,21 @@ as soon as Keras is imported (see :mod:`fastlr._keras`).
 """
 
 from fastlr.schedules._base import REGISTRY, Schedule
-from fastlr.schedules.compose import Offset, Scale, Sequential, Table, Warmup
+from fastlr.schedules.compose import Offset, Scale, Sequential, Warmup
 from fastlr.schedules.constant import Constant
 from fastlr.schedules.cosine import CosineDecay
 from fastlr.schedules.cyclical import CyclicalLearningRate
 from fastlr.schedules.exponential import ExponentialDecay
+from fastlr.schedules.exponential_range import ExponentialRange
 from fastlr.schedules.inverse_sqrt import InverseSqrtDecay
 from fastlr.schedules.inverse_time import InverseTimeDecay
 from fastlr.schedules.onecycle import OneCycle
 from fastlr.schedules.piecewise import PiecewiseConstantDecay
 from fastlr.schedules.polynomial import PolynomialDecay
-from fastlr.schedules.range_test import ExponentialRange
 from fastlr.schedules.restarts import CosineDecayRestarts, WarmupCosineRestarts
+from fastlr.schedules.table import Table
 from fastlr.schedules.warmup_cosine import WarmupCosineDecay
-from fastlr.schedules.wsd import WarmupStableDecay
+from fastlr.schedules.warmup_stable_decay import WarmupStableDecay
 
 KERAS_NAMED = (
     "ExponentialDecay",

@@ -17,7 +17,7 @@ _LAZY = {
     "DryRun": "fastlr.preflight",
     "LearningRateLogger": "fastlr.callbacks",
     "ReduceLROnPlateau": "fastlr.callbacks",
-    "ScaledLearningRate": "fastlr.callbacks",
+    "ScaledLearningRate": "fastlr.plateau",
     "learning_rate_history": "fastlr.callbacks",
     "discriminative": "fastlr.per_layer",
     "find_lr": "fastlr.finder",

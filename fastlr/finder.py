@@ -165,7 +165,7 @@ def find_lr(
     Returns:
         An :class:`LRFinderResult`.
     """
-    from fastlr.callbacks import current_learning_rate, groups_of, optimizer_of
+    from fastlr._optimizer_lr import current_learning_rate, groups_of, optimizer_of
     from fastlr.schedules import ExponentialRange
 
     start_lr = v.rate("start_lr", start_lr, positive=True)
@@ -227,7 +227,7 @@ def find_lr(
 def _ratio(group: Any, head: Any) -> float:
     """``group``'s learning rate over ``head``'s: the factor of a :class:`fastlr.Scale` of the
     head's schedule, else the ratio of their current values."""
-    from fastlr.callbacks import current_learning_rate
+    from fastlr._optimizer_lr import current_learning_rate
     from fastlr.schedules import Scale
 
     lr, head_lr = group._learning_rate, head._learning_rate

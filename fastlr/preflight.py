@@ -274,11 +274,12 @@ def _groups(optimizer: Any) -> list[tuple[str, Any, Any]] | None:
     keras = sys.modules.get("keras")
     if keras is None or not isinstance(optimizer, keras.optimizers.Optimizer):
         return None
-    from fastlr.callbacks import ScaledLearningRate, _lr_owner, groups_of
+    from fastlr._optimizer_lr import groups_of, lr_owner
+    from fastlr.plateau import ScaledLearningRate
     from fastlr.schedules import Constant, Schedule
 
     out = []
-    for owner in groups_of(optimizer) or [_lr_owner(optimizer)]:
+    for owner in groups_of(optimizer) or [lr_owner(optimizer)]:
         lr = owner._learning_rate
         if isinstance(lr, ScaledLearningRate):
             lr = lr.schedule

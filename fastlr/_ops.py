@@ -11,21 +11,19 @@ the module-level name ``xp``. It uses only:
 ``step`` arrives as a non-negative int64 (scalar, array or tensor). Integer phase arithmetic stays
 on int64; everything else is float64, and the engine rounds the result once to the output dtype.
 
-:func:`bind` re-creates a formula with ``xp`` pointing at an engine's namespace (NumPy here, TF in
-:mod:`fastlr.engines.graph`, Numba in :mod:`fastlr.engines.numba_cpu`). Helper functions marked
+:func:`bind` re-creates a formula with ``xp`` pointing at an engine's namespace (NumPy in
+:mod:`fastlr.engines.numpy_ref`, TF in :mod:`fastlr.engines.graph`, Numba in
+:mod:`fastlr.engines.numba_cpu`, ...); until then ``xp`` refuses any use. Helper functions marked
 with :func:`formula` are re-bound recursively, so shared curve pieces are written once too.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 VOCABULARY: dict[str, str] = {
     "f": "to float64",
@@ -51,9 +49,10 @@ VOCABULARY: dict[str, str] = {
 }
 """The whole vocabulary formulas may use, with the meaning every engine must give each name.
 
-Every engine (NumPy here, TensorFlow in :mod:`fastlr.engines.graph`, JAX and PyTorch in
-:mod:`fastlr.engines.jax_ops` / :mod:`fastlr.engines.torch_ops`, Numba CPU and CUDA in
-:mod:`fastlr.engines.numba_cpu` / :mod:`fastlr.engines.numba_cuda`) provides exactly these names;
+Every engine (NumPy in :mod:`fastlr.engines.numpy_ref`, TensorFlow in :mod:`fastlr.engines.graph`,
+JAX and PyTorch in :mod:`fastlr.engines.jax_ops` / :mod:`fastlr.engines.torch_ops`, Numba CPU and
+CUDA in :mod:`fastlr.engines.numba_cpu` / :mod:`fastlr.engines.numba_cuda`) provides exactly
+these names;
 a test checks it. Accuracy bounds are those of the weakest engine, measured in
 ``tests/test_vocabulary.py``: the CPU's branch-free ``exp``/``log``/``log1p`` are within 1 ulp
 and its ``power`` within ``1 + |b log a| / 32`` ulps (:mod:`fastlr.engines._vocabulary`);
@@ -111,73 +110,17 @@ def bind(fn: Callable, ops: Any, wrap: Callable[[Callable], Callable] | None = N
     return result
 
 
-class NumpyOps:
-    """Float64 NumPy engine: the reference every other engine is compared against."""
+class _Unbound:
+    """The ``xp`` a formula sees before :func:`bind` gives it an engine: any use is an error."""
 
-    name = "numpy"
-
-    @staticmethod
-    def f(x):
-        return np.asarray(x, dtype=np.float64)
-
-    where = staticmethod(np.where)
-    minimum = staticmethod(np.minimum)
-    maximum = staticmethod(np.maximum)
-    floor = staticmethod(np.floor)
-    cos = staticmethod(np.cos)
-    exp = staticmethod(np.exp)
-    log = staticmethod(np.log)
-    log1p = staticmethod(np.log1p)
-    sqrt = staticmethod(np.sqrt)
-
-    @staticmethod
-    def power(a, b):
-        return np.power(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-
-    @staticmethod
-    def floordiv(a, b):
-        return np.floor_divide(a, b)
-
-    @staticmethod
-    def ceildiv(a, b):
-        return -np.floor_divide(-np.asarray(a), b)
-
-    @staticmethod
-    def cos_remaining(r):
-        """``(1 - cos(pi*r)) / 2`` as ``sin(pi*r/2)**2``: exact relative accuracy as ``r -> 0``."""
-        s = np.sin(np.asarray(r, dtype=np.float64) * (0.5 * math.pi))
-        return s * s
-
-    @staticmethod
-    def count_less(boundaries, x):
-        """How many ``boundaries`` (sorted) are ``< x``."""
-        return np.searchsorted(np.asarray(boundaries), x, side="left")
-
-    @staticmethod
-    def take(values, idx):
-        return np.asarray(values, dtype=np.float64)[idx]
-
-    @staticmethod
-    def div(a, b):
-        return np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64)
-
-    @staticmethod
-    def ldexp(x, k):
-        return np.ldexp(np.asarray(x, dtype=np.float64), np.clip(k, -2200, 2200).astype(np.int64))
-
-    @staticmethod
-    def ilog2(n):
-        n = np.asarray(n, dtype=np.int64)
-        # float(n) may round up to the next power of two: the shift tells
-        e = np.frexp(n.astype(np.float64))[1].astype(np.int64) - 1
-        return e - (np.right_shift(n, e) == 0)
-
-    @staticmethod
-    def iexp2(k):
-        return np.left_shift(np.int64(1), np.asarray(k, dtype=np.int64))
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(
+            f"xp.{name} used by a formula that was not bound to an engine: call it through "
+            "fastlr._ops.bind(formula, ops) (or Schedule.bound_formula)."
+        )
 
 
-xp = NumpyOps
+xp: Any = _Unbound()
 """Placeholder namespace formulas import; :func:`bind` replaces it per engine."""
 
 

@@ -370,7 +370,8 @@ def test_a_segments_items_are_the_same_at_every_step_of_it(name):
     """The contract block kernels rely on (see :class:`fastlr.schedules.Schedule`): from a step
     to its segment's last step, ``segment`` returns the same tuple, and the next step starts a
     new segment. Checked on the NumPy engine at random steps up to 2**63 - 1."""
-    from fastlr._ops import NumpyOps, bind
+    from fastlr._ops import bind
+    from fastlr.engines.numpy_ref import NumpyOps
 
     schedule = _segmented_cases()[name]
     segment = bind(type(schedule).segment, NumpyOps)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from fastlr._ops import VOCABULARY, NumpyOps
+from fastlr._ops import VOCABULARY
+from fastlr.engines.numpy_ref import NumpyOps
 
 mpmath.mp.prec = 200
 RNG = np.random.default_rng(20261202)

@@ -40,10 +40,11 @@ def attach() -> None:
             register_if_attached(cls)
         # The plateau wrapper (a stateful Keras schedule, not in the registry), the optimizers
         # with scheduled hyperparameters and the per-layer groups' map register themselves on
-        # import, so that a saved model that uses them loads after `import fastlr`.
-        import fastlr.callbacks
+        # import, so that a saved model that uses them loads after `import fastlr`. (Modules
+        # that import only Keras and the schedules: any of them may be the one importing Keras.)
         import fastlr.optimizers
-        import fastlr.per_layer  # noqa: F401
+        import fastlr.per_layer
+        import fastlr.plateau  # noqa: F401
 
 
 def register_if_attached(cls: type) -> None:

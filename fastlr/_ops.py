@@ -114,6 +114,8 @@ class _Unbound:
     """The ``xp`` a formula sees before :func:`bind` gives it an engine: any use is an error."""
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # introspection (doctest, inspect.unwrap, copy): no such thing
+            raise AttributeError(name)
         raise RuntimeError(
             f"xp.{name} used by a formula that was not bound to an engine: call it through "
             "fastlr._ops.bind(formula, ops) (or Schedule.bound_formula)."

@@ -24,7 +24,7 @@ How a formula becomes a kernel:
    ``inside``, see :class:`fastlr.schedules.Schedule`: the restart schedules, whose segments are
    their cycles, and the exponential and inverse-square-root decays, continued by a short
    polynomial from a segment's first step) also has *block* range kernels, which compute a
-   segment once per run of steps in it and the rest per step (:func:`block_source`: 1.4-2.5x
+   segment once per run of steps in it and the rest per step (:func:`block_source`: 1.4-2.4x
    at 10**8 steps, the same bits), chosen per call where most runs are long
    (:func:`range_kernel`).
 4. The prange kernels live in a small *generated module*, one per structure, written under
@@ -349,7 +349,7 @@ def block_source(struct: tuple) -> str:
     says where its run ends); a run evaluates ``inside`` with the segment's items computed once.
     The results are those of ``range_kernel`` bit for bit: ``inside(step, segment(step))`` is
     the formula, and a segment's items are the same for every step of it. Where segments are
-    short the step-by-step ``range_kernel`` is faster (see :func:`evaluate_range`), also inside
+    short the step-by-step ``range_kernel`` is faster (see :func:`range_kernel`), also inside
     a block: LLVM allocates registers for the whole kernel, and a step-by-step loop in it ran
     ~8% slower than alone.
     """

@@ -215,8 +215,9 @@ def cycle_position(step, seg, first, kind):
     """``(k, s, scale, rest)`` from a step and its :func:`cycle_segment`: cycle index, position
     in the cycle, the cycle's length in units of ``first`` (``mult**k``: the cycle lasts
     ``first * scale``) and the steps left in it, all float64. Divide by a cycle's length with
-    :func:`cycle_fraction`. Whole-step cycles: ``s`` and ``rest`` in int64 (each rounded once to
-    float64), without overflow at any int64 step."""
+    :func:`cycle_fraction`. Whole-step cycles: ``s`` in int64 rounded once to float64, ``rest``
+    as the sum of two int64 parts each rounded once (its end may pass 2**63), without overflow at
+    any int64 step."""
     _, k, start, scale, s, power, rest = seg
     if kind == ARITHMETIC_WHOLE:
         d = step - start

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import (
-    EXAMPLES,
-    LARGE_STEPS,
-    assert_within_budget,
-    example_kwargs,
-    example_schedules,
-    peak_of,
-)
+from conftest import assert_within_budget, peak_of
+from specs import EXAMPLES, LARGE_STEPS, example_kwargs, example_schedules
 
 import fastlr
 import fastlr.bulk

@@ -28,16 +28,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import (
+from conftest import assert_within_budget, f32_budget, peak_of, run_fresh_python
+from specs import (
     LARGE_STEPS,
-    assert_within_budget,
+    REFERENCE,
     build_example,
-    f32_budget,
-    peak_of,
-    run_fresh_python,
+    last_exact_step,
+    reference_steps,
+    reference_values,
 )
-from reference import REFERENCE
-from test_reference import last_exact_step, steps_for
 
 import fastlr
 from fastlr import (
@@ -75,9 +74,7 @@ def _config(schedule) -> dict:
 
 
 def _reference(schedule, steps) -> np.ndarray:
-    ref = REFERENCE[type(schedule).__name__]
-    config = _config(schedule)
-    return np.array([ref(int(s), **config) for s in steps], dtype=np.float64)
+    return reference_values(schedule, steps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -149,9 +146,8 @@ NESTS = {"depth2": depth2, "depth3": depth3, "depth3_far": depth3_far}
 
 
 def _nest_steps(schedule) -> np.ndarray:
-    name, config = type(schedule).__name__, _config(schedule)
-    steps = steps_for(name, config)
-    last = last_exact_step(name, config)  # an Offset inside moves its child's steps up
+    steps = reference_steps(schedule)
+    last = last_exact_step(schedule)  # an Offset inside moves its child's steps up
     assert {b for b in BIG if b <= last} | {last} <= set(steps.tolist())
     return steps
 

@@ -1,10 +1,10 @@
 """Fuzzing (hypothesis) over the whole registry: engines agree, values stay in range, bad input
 is refused.
 
-For every class in :data:`fastlr.REGISTRY`, with random valid parameters (``strategies.VALID``;
-composites with random children, nested up to two composites deep) and random steps (0, the
-special steps 2**24 ± 1, 2**31 ± 1, 2**53 - 1, ±1 around every phase boundary derived from the
-parameters, random ints; negative steps for the graph, which counts them as step 0):
+For every class in :data:`fastlr.REGISTRY`, with random valid parameters drawn from its spec
+(``specs.valid_kwargs``; composites with random children, nested up to two composites deep) and
+random steps (0, the special steps 2**24 ± 1, 2**31 ± 1, 2**53 - 1, ±1 around every phase point of
+the spec's model, random ints; negative steps for the graph, which counts them as step 0):
 
 * the graph engine (``schedule(tf.constant(steps, tf.int64))``, eager, float32, and
   ``graph.call(..., tf.float64)``), the NumPy reference and the Numba engine
@@ -12,11 +12,12 @@ parameters, random ints; negative steps for the graph, which counts them as step
   budget of ``conftest.assert_within_budget`` (float32: 1 ulp of the float64 reference plus
   ``2**-24 * hi``; float64: 1e-12 relative), and under ``tf.function(jit_compile=True)`` for a few
   examples per class;
-* every value is finite and inside the documented range ``strategies.BOUNDS``, and the engines
+* every value is finite and inside the documented range (the spec's ``bounds``), and the engines
   agree with the reference at valid int64 steps past 2**53 too, up to 2**63 - 1 (exactness is
   promised at every int64 step, except for equal restart cycles of a fractional length: see
-  :func:`exact_past_2_53`);
-* random invalid parameters (``strategies.INVALID``) raise the documented exception type with a
+  ``specs.last_exact_step``);
+* random invalid parameters (``specs.invalid_kwargs``: a bad value of one parameter's kind, or a
+  spec's own cross-parameter and list cases) raise the documented exception type with a
   Keras-style message naming the parameter; bad step arrays are refused by ``evaluate``.
 
 Cost control: Numba compiles one kernel per schedule structure, argument types and dtype (about a
@@ -39,7 +40,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import strategies as fz
+import specs
 from conftest import assert_within_budget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,7 +50,7 @@ from fastlr.engines.numpy_ref import reference
 from fastlr.schedules import REGISTRY
 
 NAMES = sorted(REGISTRY)
-COMPOSITES = set(fz.COMPOSITES)
+COMPOSITES = set(specs.COMPOSITES)
 _HEALTH = [
     HealthCheck.too_slow,
     HealthCheck.data_too_large,
@@ -171,32 +172,39 @@ def check(engine: str, got, ref, dtype: str, lo: float, hi: float, exact, ftz=Fa
         raise AssertionError(f"{engine} ({dtype}): {e}") from None
 
 
-def exact_past_2_53(s) -> bool:
-    """Whether ``s`` promises exact values at every int64 step: all schedules do, except equal
-    restart cycles of a fractional length (``CosineDecayRestarts(first_decay_steps=2.5,
-    t_mul=1)``: exact while ``step / first_decay_steps < 2**53``), anywhere in the tree."""
-    if type(s).__name__ == "CosineDecayRestarts":
-        if s.t_mul == 1.0 and not isinstance(s.first_decay_steps, int):
-            return False
-    return all(exact_past_2_53(c) for c in s.children())
+@st.composite
+def steps_for(draw, s) -> np.ndarray:
+    """An int64 vector of steps for ``s``: the special steps, +-1 around (up to 60 of) its phase
+    points (``specs.steps_near``), random steps (small, around 2**32, anywhere up to 2**53 - 1),
+    shuffled."""
+    near = sorted(specs.steps_near(s, top=specs.MAX_STEP))
+    if len(near) > 60:
+        near = draw(st.permutations(near))[:60]
+    random = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, 100),
+                st.integers(0, 2**33),
+                st.integers(0, specs.MAX_STEP),
+                st.integers(specs.MAX_STEP - 1000, specs.MAX_STEP),
+            ),
+            max_size=24,
+        )
+    )
+    steps = np.array(specs.SPECIAL_STEPS + near + random, dtype=np.int64)
+    return steps[np.asarray(draw(st.permutations(range(len(steps)))), dtype=np.int64)]
 
 
 @st.composite
 def beyond_steps(draw) -> np.ndarray:
     """Valid int64 steps past 2**53, up to 2**63 - 1."""
     extra = draw(st.lists(st.integers(2**53, 2**63 - 1), max_size=4))
-    return np.array(fz.BEYOND_STEPS + extra, dtype=np.int64)
+    return np.array(specs.BEYOND_STEPS + extra, dtype=np.int64)
 
 
 def negative_steps(draw) -> np.ndarray:
     extra = draw(st.lists(st.integers(-(2**63), -1), max_size=3))
     return np.array([-1, -(2**31), -(2**63), *extra], dtype=np.int64)
-
-
-def test_every_registered_class_has_strategies():
-    """A new schedule must get valid/invalid strategies, documented bounds and phase boundaries."""
-    for table in (fz.VALID, fz.BOUNDS, fz.PHASES, fz.INVALID, fz.BAD):
-        assert set(table) == set(REGISTRY), sorted(set(REGISTRY) ^ set(table))
 
 
 # -- engines agree, values finite and in range -----------------------------------------------------
@@ -208,16 +216,18 @@ def test_engines_agree_and_stay_in_range(name, data):
 
     from fastlr.engines import graph
 
-    s = REGISTRY[name](**data.draw(fz.VALID[name], label="kwargs"))
-    exact_steps = data.draw(fz.steps_for(s), label="steps")
+    s = REGISTRY[name](**data.draw(specs.valid_kwargs(name), label="kwargs"))
+    exact_steps = data.draw(steps_for(s), label="steps")
     steps = np.concatenate([exact_steps, data.draw(beyond_steps(), label="beyond 2**53")])
     if EXTRA_STEPS:
         rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="steps seed"))
         half = EXTRA_STEPS // 2
         extra = [rng.integers(0, 2**63 - 1, half), rng.integers(0, 2**40, EXTRA_STEPS - half)]
         steps = np.concatenate([steps, *extra]).astype(np.int64)
-    exact = (steps <= fz.MAX_STEP) | exact_past_2_53(s)
-    lo, hi = fz.bounds_of(s)
+    # Exact at every int64 step, except where the schedule says otherwise (equal restart cycles
+    # of a fractional length: exact while step / length < 2**53); always up to 2**53 - 1.
+    exact = steps <= max(specs.MAX_STEP, specs.last_exact_step(s))
+    lo, hi = specs.bounds_of(s)
     assert 0 <= lo <= hi and math.isfinite(hi), (lo, hi)
 
     ref = reference(s, steps)
@@ -252,9 +262,9 @@ def test_engines_agree_and_stay_in_range(name, data):
 def test_xla_agrees(name, data):
     import tensorflow as tf
 
-    s = REGISTRY[name](**data.draw(fz.VALID[name], label="kwargs"))
-    steps = data.draw(fz.steps_for(s), label="steps")
-    lo, hi = fz.bounds_of(s)
+    s = REGISTRY[name](**data.draw(specs.valid_kwargs(name), label="kwargs"))
+    steps = data.draw(steps_for(s), label="steps")
+    lo, hi = specs.bounds_of(s)
     got = tf.function(s, jit_compile=True)(tf.constant(steps, tf.int64)).numpy()
     check("xla", got, reference(s, steps), "float32", lo, hi, np.ones(len(steps), bool), True)
     COUNTS["xla"] += 1
@@ -265,7 +275,7 @@ def test_xla_agrees(name, data):
 @INVALID
 @given(case=st.data())
 def test_invalid_parameters_are_refused(name, case):
-    bad = case.draw(fz.INVALID[name], label="invalid")
+    bad = case.draw(specs.invalid_kwargs(name), label="invalid")
     with pytest.raises((ValueError, TypeError)) as info:
         REGISTRY[name](**bad.kwargs)
     message = str(info.value)
@@ -289,7 +299,7 @@ _bad_steps = st.one_of(
 
 
 @settings(INVALID, max_examples=examples(30))
-@given(s=fz.schedules(depth=1), steps=_bad_steps)
+@given(s=specs.schedules(depth=1), steps=_bad_steps)
 def test_bad_steps_are_refused_by_evaluate(s, steps):
     with pytest.raises(ValueError, match="Argument `steps`"):
         fastlr.evaluate(s, steps)
@@ -349,7 +359,7 @@ def test_regression_extremes_stay_finite_and_in_range(s, numba):
     steps = np.array(
         [0, 1, 2, 3, 2**31 + 1, 2**53 - 1, 2**53 + 1, 2**55 + 3, 2**58 + 5, 2**62, 2**63 - 1]
     )
-    lo, hi = fz.bounds_of(s)
+    lo, hi = specs.bounds_of(s)
     ref = reference(s, steps)
     none = np.zeros(len(steps), bool)  # no exactness check: finite and in range only
     check("numpy", ref, ref, "float64", lo, hi, none)

@@ -7,7 +7,8 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, run_fresh_python
+from conftest import run_fresh_python
+from specs import EXAMPLES
 
 
 def _run(script: str, *args: str) -> object:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import REFERENCE
+from specs import REFERENCE
 
 import fastlr
 

@@ -13,14 +13,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import (
-    EXAMPLES,
-    LARGE_STEPS,
-    example_schedules,
-    kernel_recorder,
-    probe_model,
-    run_fresh_python,
-)
+from conftest import kernel_recorder, probe_model, run_fresh_python
+from specs import EXAMPLES, LARGE_STEPS, example_schedules
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LARGE_STEPS, assert_within_budget, example_schedules, peak_of
+from conftest import assert_within_budget, peak_of
+from specs import LARGE_STEPS, example_schedules
 
 import fastlr
 from fastlr.engines import numba_cpu

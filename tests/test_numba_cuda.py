@@ -19,15 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
-    EXAMPLES,
-    LARGE_STEPS,
-    assert_within_budget,
-    build_example,
-    example_schedules,
-    peak_of,
-    run_fresh_python,
-)
+from conftest import assert_within_budget, peak_of, run_fresh_python
+from specs import EXAMPLES, LARGE_STEPS, build_example, example_schedules
 
 import fastlr
 import fastlr.bulk
@@ -330,7 +323,8 @@ import numba.cuda.dispatcher
 # No GPU: device functions compile for the "current device"; make it a compute capability 9.0.
 numba.cuda.dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
 
-from conftest import EXAMPLES, build_example  # with FASTLR_REAL_GPU=1: no simulator
+import conftest  # noqa: F401 (the simulator, unless FASTLR_REAL_GPU=1)
+from specs import EXAMPLES, build_example
 from numba import cuda, float64
 
 from fastlr._ops import bind

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from specs import example_schedules
 
 import fastlr
 from fastlr.preflight import DIVIDES_BY_LR
-from tests.conftest import example_schedules
 
 
 @pytest.mark.parametrize("schedule", example_schedules())

@@ -26,181 +26,32 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import EXAMPLES, LARGE_STEPS, assert_within_budget, example_kwargs, f32_budget
-from reference import REFERENCE, cycle_of
+from conftest import assert_within_budget, f32_budget
+from specs import (
+    REFERENCE,
+    SPECS,
+    drawn_kwargs,
+    example_kwargs,
+    reference_steps,
+    reference_values,
+)
+from specs._oracle import cycle_of
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY
 
-DENSE = range(301)
 RTOL64 = 1e-12
 ATOL64 = 1e-15
 GOLDEN = pathlib.Path(__file__).parent / "peers" / "torch_golden.json"
+N_DRAWN = 3
 
 
 # --------------------------------------------------------------------------------------------
-# parameter sets: the catalogue's examples plus fixed random ones
+# parameter sets: the specs' examples, drawn ones, nests
 # --------------------------------------------------------------------------------------------
-def _steps_like(rng: random.Random, lo: int, hi: int):
-    """An int, or now and then a float step count (Keras accepts both)."""
-    if rng.random() < 0.3:
-        return rng.randint(2 * lo, 2 * hi) / 2 + rng.choice([0.0, 0.25])
-    return rng.randint(lo, hi)
-
-
-def _random_params(name: str, rng: random.Random) -> dict:
-    u = rng.uniform
-    if name == "Constant":
-        return dict(learning_rate=u(0, 2))
-    if name in ("ExponentialDecay", "InverseTimeDecay"):
-        rate = u(0.3, 1.0) if name == "ExponentialDecay" else u(0, 3)
-        return dict(
-            initial_learning_rate=u(0.01, 1),
-            decay_steps=_steps_like(rng, 1, 60),
-            decay_rate=rate,
-            staircase=rng.random() < 0.5,
-        )
-    if name == "PolynomialDecay":
-        return dict(
-            initial_learning_rate=u(0.01, 1),
-            decay_steps=_steps_like(rng, 1, 120),
-            end_learning_rate=u(0, 0.01),
-            power=rng.choice([0.5, 1.0, 2.0, u(0.3, 3)]),
-            cycle=rng.random() < 0.5,
-        )
-    if name == "PiecewiseConstantDecay":
-        b = sorted(rng.sample(range(1, 280), rng.randint(1, 4)))
-        if rng.random() < 0.5:
-            b[0] = b[0] + 0.5
-        return dict(boundaries=b, values=[u(0, 1) for _ in range(len(b) + 1)])
-    if name == "CosineDecay":
-        p = dict(
-            initial_learning_rate=u(0, 1),
-            decay_steps=_steps_like(rng, 1, 200),
-            alpha=rng.choice([0.0, u(0, 1)]),
-        )
-        if rng.random() < 0.7:
-            p.update(warmup_target=u(0, 1), warmup_steps=_steps_like(rng, 0, 60))
-        return p
-    if name == "CosineDecayRestarts":
-        return dict(
-            initial_learning_rate=u(0.01, 1),
-            first_decay_steps=_steps_like(rng, 1, 30),
-            t_mul=rng.choice([1.0, 1.1, 1.25, 2.0, 3.0]),
-            m_mul=u(0.5, 1.0),
-            alpha=rng.choice([0.0, u(0, 0.3)]),
-        )
-    if name == "WarmupCosineDecay":
-        total = rng.randint(1, 250)
-        warmup = rng.randint(0, total)
-        hold = rng.randint(0, total - warmup)
-        target = u(0.01, 1)
-        return dict(
-            target_lr=target,
-            total_steps=total,
-            warmup_steps=warmup,
-            hold_steps=hold,
-            start_lr=u(0, 1),
-            min_lr=rng.choice([0.0, u(0, target)]),
-        )
-    if name == "WarmupCosineRestarts":
-        first = rng.randint(2, 40)
-        max_lr = u(0.01, 1)
-        return dict(
-            max_lr=max_lr,
-            first_cycle_steps=first,
-            cycle_mult=rng.choice([1.0, 1.25, 1.5, 2.0]),
-            warmup_steps=rng.randint(0, first - 1),
-            min_lr=rng.choice([0.0, u(0, max_lr)]),
-            gamma=rng.choice([1.0, u(0.3, 1)]),
-            scale_warmup=rng.random() < 0.5,
-        )
-    if name == "CyclicalLearningRate":
-        low = u(0, 0.5)
-        return dict(
-            initial_learning_rate=low,
-            maximal_learning_rate=low + u(0, 1),
-            step_size=rng.randint(1, 20),
-            mode=rng.choice(["triangular", "triangular2", "exp_range"]),
-            gamma=u(0.9, 1.0),
-            step_size_down=rng.choice([None, rng.randint(1, 20)]),
-        )
-    if name == "OneCycle":
-        while True:
-            total = rng.randint(5, 300)
-            pct = u(0.05, 0.6)
-            three = rng.random() < 0.5
-            if pct * total > 1 and (not three or 2 * pct * total - 2 < total - 1):
-                break
-        return dict(
-            max_lr=u(0.01, 2),
-            total_steps=total,
-            pct_start=pct,
-            div_factor=u(2, 50),
-            final_div_factor=u(1, 1e4),
-            anneal_strategy=rng.choice(["cos", "linear"]),
-            three_phase=three,
-        )
-    if name == "WarmupStableDecay":
-        total = rng.randint(2, 250)
-        warmup = rng.randint(0, total - 1)
-        peak = u(0.01, 1)
-        min_lr = rng.choice([0.0, u(0, peak)])
-        return dict(
-            peak_lr=peak,
-            total_steps=total,
-            warmup_steps=warmup,
-            decay_steps=rng.randint(1, total - warmup),
-            min_lr=min_lr,
-            start_lr=rng.choice([min_lr, u(0, 1)]),
-            decay_type=rng.choice(["linear", "cosine", "1-sqrt"]),
-        )
-    if name == "InverseSqrtDecay":
-        return dict(
-            peak_lr=u(0.01, 1),
-            warmup_steps=rng.randint(0, 100),
-            timescale=rng.choice([None, rng.randint(1, 200)]),
-        )
-    if name == "ExponentialRange":
-        return dict(start_lr=10 ** u(-6, 0), end_lr=10 ** u(-4, 1), num_steps=rng.randint(1, 250))
-    # Composites: children are plain schedules with random parameters, of fixed kinds (see
-    # CHILD_KINDS); deeper nests: ``_nested_cases``.
-    kinds = CHILD_KINDS.get(name, ())
-    if name == "Warmup":
-        return dict(
-            schedule=_random_leaf(rng, kinds[0]),
-            warmup_steps=rng.choice([0, rng.randint(1, 60), rng.randint(1, 60)]),
-            start_lr=rng.choice([0.0, u(0, 1)]),
-        )
-    if name == "Sequential":
-        return dict(
-            schedules=[_random_leaf(rng, kind) for kind in kinds],
-            boundaries=sorted(rng.sample(range(1, 280), len(kinds) - 1)),
-        )
-    if name == "Offset":
-        return dict(schedule=_random_leaf(rng, kinds[0]), offset=_random_offset(rng))
-    if name == "Scale":
-        return dict(schedule=_random_leaf(rng, kinds[0]), factor=rng.choice([0.0, 1.0, u(0, 10)]))
-    if name == "Table":
-        n = rng.choice([1, rng.randint(2, 40), rng.randint(200, 320)])
-        return dict(values=[rng.choice([0.0, u(0, 1), u(0, 1)]) for _ in range(n)])
-    raise AssertionError(f"no random parameters for {name}; add them")
-
-
-# The children of the random composites. Each composite *shape* (classes, and the Numba types of
-# the parameters) compiles its own bulk kernel, ~3 s; these kinds keep their parameter types
-# whatever the random values, so a composite's random cases share one kernel.
-CHILD_KINDS = {
-    "Warmup": ("OneCycle",),
-    "Sequential": ("WarmupStableDecay", "CyclicalLearningRate", "InverseSqrtDecay"),
-    "Offset": ("WarmupCosineRestarts",),
-    "Scale": ("PolynomialDecay",),
-}
-
-
-def _random_leaf(rng: random.Random, name: str):
-    """A plain (non-composite) schedule ``name`` with random parameters."""
-    return REGISTRY[name](**_random_params(name, rng))
+def _drawn(name: str, rng: random.Random) -> dict:
+    """One of the drawn parameter sets of ``name`` (for the nests' children)."""
+    return rng.choice(drawn_kwargs(name, N_DRAWN))
 
 
 def _random_offset(rng: random.Random) -> int:
@@ -220,7 +71,7 @@ def _nest_depth2(rng: random.Random) -> tuple[str, dict]:
     u = rng.uniform
 
     def warm_wcr():
-        wcr = fastlr.WarmupCosineRestarts(**_random_params("WarmupCosineRestarts", rng))
+        wcr = fastlr.WarmupCosineRestarts(**_drawn("WarmupCosineRestarts", rng))
         return fastlr.Warmup(wcr, rng.randint(0, 30), start_lr=rng.choice([0.0, u(0, 1)]))
 
     cdr = fastlr.CosineDecayRestarts(
@@ -244,7 +95,7 @@ def _nest_depth3(rng: random.Random) -> tuple[str, dict]:
         ],
         [rng.randint(1, 20)],
     )
-    clr = fastlr.CyclicalLearningRate(**_random_params("CyclicalLearningRate", rng))
+    clr = fastlr.CyclicalLearningRate(**_drawn("CyclicalLearningRate", rng))
     seq = fastlr.Sequential(
         [
             fastlr.Warmup(inner, rng.randint(0, 20), start_lr=rng.choice([0.0, u(0, 1)])),
@@ -266,9 +117,9 @@ def _nest_depth3_far(rng: random.Random) -> tuple[str, dict]:
             fastlr.PolynomialDecay(
                 u(0.01, 1), rng.randint(1, 50), u(0, 0.01), power=u(0.3, 3), cycle=True
             ),
-            fastlr.WarmupStableDecay(**_random_params("WarmupStableDecay", rng)),
+            fastlr.WarmupStableDecay(**_drawn("WarmupStableDecay", rng)),
             fastlr.Warmup(
-                fastlr.WarmupCosineDecay(**_random_params("WarmupCosineDecay", rng)),
+                fastlr.WarmupCosineDecay(**_drawn("WarmupCosineDecay", rng)),
                 rng.randint(0, 20),
             ),
         ],
@@ -289,19 +140,14 @@ def _nested_cases() -> dict[str, tuple[str, dict]]:
     return cases
 
 
-N_RANDOM = 3
-
-
 def _cases() -> dict[str, tuple[str, dict]]:
     """``case id -> (class name, constructor kwargs)``; composites' kwargs hold built children."""
     cases = {}
-    for name, kws in EXAMPLES.items():
-        for i in range(len(kws)):
+    for name, spec in SPECS.items():
+        for i in range(len(spec.examples)):
             cases[f"{name}-{i}"] = (name, example_kwargs(name, i))
-    for name in sorted(REGISTRY):
-        rng = random.Random(f"fastlr-reference-{name}")
-        for i in range(N_RANDOM):
-            cases[f"{name}-rnd{i}"] = (name, _random_params(name, rng))
+        for i, kwargs in enumerate(drawn_kwargs(name, N_DRAWN)):
+            cases[f"{name}-drawn{i}"] = (name, kwargs)
     cases.update(_nested_cases())
     return cases
 
@@ -309,158 +155,9 @@ def _cases() -> dict[str, tuple[str, dict]]:
 CASES = _cases()
 
 
-def test_every_schedule_has_a_reference_and_cases():
-    assert set(REFERENCE) == set(REGISTRY)
+def test_every_schedule_has_cases():
     assert {name for name, _ in CASES.values()} == set(REGISTRY)
-
-
-# --------------------------------------------------------------------------------------------
-# the steps to check: dense, phase boundaries +-1, large
-# --------------------------------------------------------------------------------------------
-def _around(x) -> set[int]:
-    """Integer steps on and next to a (possibly fractional) boundary."""
-    lo, hi = math.floor(x), math.ceil(x)
-    return {lo - 1, lo, lo + 1, hi - 1, hi, hi + 1}
-
-
-def _cycle_boundaries(first, mult, offsets=lambda k, length: (), large=LARGE_STEPS) -> set:
-    """Exact starts (and inner phase ends) of the first dozen cycles and of the cycles around
-    the ``large`` steps; cycle ``k`` lasts ``first * mult**k``."""
-    ks = set(range(12))
-    for step in large:
-        k, _, _ = cycle_of(step, first, mult)
-        ks |= {k - 1, k, k + 1}
-    out = set()
-    for k in ks:
-        start = _exact_cycle_start(k, first, mult)
-        out |= {start, *(start + o for o in offsets(k, Fraction(first) * Fraction(mult) ** k))}
-    return out
-
-
-def _child(child: dict) -> tuple[str, dict]:
-    """``(class name, config without Keras's name)`` of a Keras-serialized child schedule."""
-    return child["class_name"], {k: v for k, v in child["config"].items() if k != "name"}
-
-
-def phase_boundaries(name: str, p: dict, large=LARGE_STEPS) -> set:
-    """Where the formula changes piece, from the parameters ``p`` (``get_config()``; may be
-    fractional), including the boundaries next to the steps in ``large`` (cycles, periods).
-
-    Composites: their own boundaries plus their children's, shifted into the composite's steps;
-    a child looks around the steps where the composite's ``large`` steps put it.
-    """
-    if name == "Warmup":
-        w = p["warmup_steps"]
-        child = phase_boundaries(*_child(p["schedule"]), {max(s - w, 0) for s in large})
-        return {w} | {w + b for b in child}
-    if name == "Sequential":
-        starts = [0, *p["boundaries"]]
-        ends = [*p["boundaries"], None]
-        out = set(p["boundaries"])
-        for child, start, end in zip(p["schedules"], starts, ends, strict=True):
-            near = {s - start for s in large if s >= start and (end is None or s < end)}
-            near |= {0} if end is None else {0, end - start}
-            inner = phase_boundaries(*_child(child), near)
-            out |= {start + b for b in inner if end is None or start + b <= end + 1}
-        return out
-    if name == "Scale":
-        return phase_boundaries(*_child(p["schedule"]), large)
-    if name == "Offset":
-        k = p["offset"]
-        child = phase_boundaries(*_child(p["schedule"]), {k} | {s + k for s in large})
-        return {b - k for b in child if b - k >= -1}
-    if name == "Table":
-        return {len(p["values"]) - 1, len(p["values"])}
-    if name == "Constant":
-        return set()
-    if name in ("ExponentialDecay", "InverseTimeDecay"):
-        d = p["decay_steps"]
-        out = {d * k for k in range(1, 5)}
-        out |= {d * (s // d) for s in large} | {d * (s // d + 1) for s in large}
-        return out
-    if name == "PolynomialDecay":
-        d = p["decay_steps"]
-        out = {d * k for k in range(1, 5)}
-        if p.get("cycle"):
-            out |= {d * (s // d) for s in large} | {d * (s // d + 1) for s in large}
-        return out
-    if name == "PiecewiseConstantDecay":
-        return set(p["boundaries"])
-    if name == "CosineDecay":
-        w = p.get("warmup_steps", 0) if p.get("warmup_target") is not None else 0
-        return {w, w + p["decay_steps"]}
-    if name == "CosineDecayRestarts":
-        return _cycle_boundaries(p["first_decay_steps"], p.get("t_mul", 2.0), large=large)
-    if name == "WarmupCosineDecay":
-        w, h = p.get("warmup_steps", 0), p.get("hold_steps", 0)
-        return {w, w + h, p["total_steps"]}
-    if name == "WarmupCosineRestarts":
-        mult, w = p.get("cycle_mult", 1.0), p.get("warmup_steps", 0)
-        scale = p.get("scale_warmup", True)
-        first = p["first_cycle_steps"]
-        return _cycle_boundaries(
-            first, mult, lambda k, length: (w * length / first if scale else w,), large=large
-        )
-    if name == "CyclicalLearningRate":
-        up = p["step_size"]
-        period = up + (p.get("step_size_down") or up)
-        starts = {k * period for k in range(4)} | {s // period * period for s in large}
-        return {b for s in starts for b in (s, s + up, s + period)}
-    if name == "OneCycle":
-        total, pct = p["total_steps"], p.get("pct_start", 0.3)
-        return {float(pct * total) - 1, float(2 * pct * total) - 2, total - 1, total}
-    if name == "WarmupStableDecay":
-        total = p["total_steps"]
-        return {p["warmup_steps"], total - p["decay_steps"], total}
-    if name == "InverseSqrtDecay":
-        return {p["warmup_steps"]}
-    if name == "ExponentialRange":
-        return {p["num_steps"]}
-    raise AssertionError(f"no phase boundaries for {name}; add them")
-
-
-def last_exact_step(name: str, p: dict) -> int:
-    """The largest step up to which the schedule promises exact values: every int64 step, except
-    equal restart cycles of a fractional length (exact while ``step / length < 2**53``); an
-    Offset moves its child's steps up by ``offset`` (saturating at 2**63 - 1)."""
-    top = 2**63 - 1
-    if name == "CosineDecayRestarts":
-        first = p["first_decay_steps"]
-        if p.get("t_mul", 2.0) == 1.0 and not isinstance(first, int):
-            return min(top, math.floor(first * (2**53 - 1)))
-        return top
-    if name == "Offset":
-        child = p["schedule"]
-        last = last_exact_step(child["class_name"], child["config"])
-        return top if last == top else last - p["offset"]
-    if name == "Warmup":
-        child = p["schedule"]
-        return min(top, last_exact_step(child["class_name"], child["config"]) + p["warmup_steps"])
-    if name == "Scale":
-        child = p["schedule"]
-        return last_exact_step(child["class_name"], child["config"])
-    if name == "Sequential":
-        shifts = [0, *p["boundaries"]]
-        return min(
-            [top]
-            + [
-                last_exact_step(c["class_name"], c["config"]) + shift
-                for c, shift in zip(p["schedules"], shifts, strict=True)
-            ]
-        )
-    return top
-
-
-BEYOND_2_53 = [2**53 + 1, 2**62 - 1, 2**62, 2**62 + 1, 2**63 - 2, 2**63 - 1]
-
-
-def steps_for(name: str, p: dict) -> np.ndarray:
-    steps = set(DENSE) | set(LARGE_STEPS) | set(BEYOND_2_53)
-    for b in phase_boundaries(name, p):
-        steps |= _around(b)
-    last = last_exact_step(name, p)
-    steps |= _around(last) if last < 2**63 - 1 else set()
-    return np.array(sorted(s for s in steps if 0 <= s <= last), dtype=np.int64)
+    assert all(f"{name}-drawn0" in CASES for name in REGISTRY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,10 +168,8 @@ def results(case: str):
     """``(schedule, steps, reference, float64 bulk, float32 graph, peak, float32 bulk)``."""
     name, params = CASES[case]
     schedule = REGISTRY[name](**params)
-    config = {k: v for k, v in schedule.get_config().items() if k != "name"}
-    steps = steps_for(name, config)
-    ref_fn = REFERENCE[name]
-    ref = np.array([ref_fn(int(s), **config) for s in steps], dtype=np.float64)
+    steps = reference_steps(schedule)
+    ref = reference_values(schedule, steps)
     f64 = schedule.evaluate(steps, dtype="float64")
     f32 = schedule(tf.constant(steps, dtype=tf.int64)).numpy()
     peak = max(float(np.max(np.abs(ref))), 1e-300)
@@ -682,7 +377,7 @@ def test_reference_matches_keras_below_2_24(case):
     name, params = CASES[case]
     peer = getattr(keras.optimizers.schedules, name)(**params)
     config = {k: v for k, v in REGISTRY[name](**params).get_config().items() if k != "name"}
-    steps = [s for s in steps_for(name, config).tolist() if s < 2**16]
+    steps = [s for s in reference_steps(REGISTRY[name](**params)).tolist() if s < 2**16]
     # Eager, as Keras documents it: under tf.function, grappler may turn ``step / decay_steps``
     # into ``step * (1 / decay_steps)``, and ceil(21 * float32(1/7)) = 4 for PolynomialDecay.
     if name == "CosineDecay" and config.get("warmup_target") is not None:  # scalar ops.cond

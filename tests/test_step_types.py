@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import example_schedules, f32_budget, kernel_recorder, peak_of, probe_model
+from conftest import f32_budget, kernel_recorder, peak_of, probe_model
+from specs import example_schedules
 
 import fastlr
 from fastlr.engines import graph, numpy_ref

@@ -1,0 +1,479 @@
+"""Specs of the composites: :class:`fastlr.Warmup`, :class:`fastlr.Sequential`,
+:class:`fastlr.Offset` and :class:`fastlr.Scale`.
+
+Their model (range, phases, end, decay start, step change, last exact step) is built from their
+children's, through the dispatchers of :mod:`specs`; their valid parameters draw children from
+every spec (nested up to ``depth`` composites).
+"""
+
+from __future__ import annotations
+
+import bisect
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import specs
+from specs import TOP, Case, Invalid, Spec
+from specs._kinds import (
+    NAN,
+    NONNEG_COUNT,
+    RATE,
+    Child,
+    Custom,
+    Example,
+    KerasBuiltin,
+    Kind,
+    _bad,
+    _not_an_int,
+    _too_big_int,
+    _with,
+    counts,
+    rates,
+)
+from specs._oracle import as_step, child_value, lerp
+
+# -- children: valid and not -----------------------------------------------------------------------
+_NOT_A_SCHEDULE = st.one_of(
+    st.sampled_from(
+        [
+            0.1,
+            1,
+            None,
+            "CosineDecay",
+            specs.REGISTRY["CosineDecay"],  # the class, not an instance
+            {"class_name": "Constant", "config": {"learning_rate": 0.1}},  # a config
+            lambda step: 0.1,
+        ]
+    ),
+    st.floats(),
+    st.text(max_size=4),
+)
+"""Not a fastlr schedule (Keras built-ins: see test_validation, which keeps this module light)."""
+
+
+_BAD_CHILD = _with(_NOT_A_SCHEDULE, TypeError)
+_BAD_CHILD_LIST = st.deferred(  # a list of one schedule where one schedule is expected
+    lambda: _with(specs.schedules(0).map(lambda s: [s]), TypeError)
+)
+
+CHILD = Kind(
+    None,  # drawn by each composite's ``valid`` (children nested up to ``depth``)
+    (
+        (KerasBuiltin("CosineDecay"), TypeError),
+        (KerasBuiltin("PiecewiseConstantDecay"), TypeError),
+        (Custom(), TypeError),
+        (0.1, TypeError),
+        (1, TypeError),
+        (None, TypeError),
+        ("CosineDecay", TypeError),
+        (specs.REGISTRY["CosineDecay"], TypeError),  # the class
+        (lambda step: 0.1, TypeError),
+        ({"class_name": "Constant", "config": {"learning_rate": 0.1}}, TypeError),  # a config
+        ([Example("Constant", 0)], TypeError),  # a list of one schedule
+    ),
+    _bad(_BAD_CHILD, _BAD_CHILD_LIST),
+)
+"""A child schedule: fastlr schedules only (instances, not classes, configs or Keras's)."""
+OFFSET = NONNEG_COUNT.plus(
+    (np.float64(3.0), TypeError), (NAN, TypeError), (False, TypeError), (2**53 + 1, ValueError)
+)
+"""An int >= 0, up to 2**53."""
+
+
+def _child(depth: int):
+    return specs.schedules(depth - 1)
+
+
+def _kw(required: dict, optional: dict | None = None):
+    return st.fixed_dictionaries(required, optional=optional or {})
+
+
+# -- Warmup ----------------------------------------------------------------------------------------
+def reference_warmup(step, *, schedule, warmup_steps, start_lr=0.0):
+    """``start_lr + (child(0) - start_lr) * step / W`` while ``step < W``, then
+    ``child(step - W)`` (the child starts at its own step 0 when the warmup ends)."""
+    s = as_step(step)
+    if s < warmup_steps:
+        return lerp(start_lr, child_value(schedule, 0), Fraction(s, warmup_steps))
+    return child_value(schedule, s - warmup_steps)
+
+
+def _warmup_phases(s, near):
+    w = s.warmup_steps
+    inner = specs.phases_of(s.schedule, {max(x - w, 0) for x in near})
+    return {w} | {w + b for b in inner}
+
+
+def _warmup_final(s):
+    end = specs.final_of(s.schedule)
+    return None if end is None else (Fraction(end[0]) + s.warmup_steps, end[1])
+
+
+def _warmup_decays_from(s):
+    start = specs.decays_from(s.schedule)
+    return None if start is None else s.warmup_steps + start
+
+
+def _warmup_step_change(s, b: int) -> float | None:
+    w = s.warmup_steps
+    if b >= w:
+        return specs.step_change(s.schedule, b - w)
+    # The ramp, up to and including its join at step w (where it meets the schedule's step-0
+    # value: continuous there), rises by |target - start_lr| / w per step.
+    return abs(child_value(s.schedule, 0) - s.start_lr) / w
+
+
+def _warmup_last_exact_step(s) -> int:
+    return min(TOP, specs.last_exact_step(s.schedule) + s.warmup_steps)
+
+
+# -- Sequential ------------------------------------------------------------------------------------
+def reference_sequential(step, *, schedules, boundaries):
+    """optax ``join_schedules``: ``schedules[0](step)`` before ``boundaries[0]``; from
+    ``boundaries[i]`` on, ``schedules[i + 1](step - boundaries[i])``."""
+    s = as_step(step)
+    if len(boundaries) != len(schedules) - 1:
+        raise ValueError("need len(schedules) - 1 boundaries")
+    i, start = 0, 0
+    for j, b in enumerate(boundaries):
+        if s >= b:
+            i, start = j + 1, b
+    return child_value(schedules[i], s - start)
+
+
+@st.composite
+def _sequential_valid(draw, depth: int) -> dict:
+    n = draw(st.integers(1, 3))
+    bounds = draw(st.lists(counts(1), min_size=n - 1, max_size=n - 1, unique_by=int))
+    children = draw(st.lists(_child(depth), min_size=n, max_size=n))
+    return dict(schedules=children, boundaries=sorted(bounds, key=int))
+
+
+@st.composite
+def _sequential_invalid(draw) -> Invalid:
+    kw = dict(draw(specs.valid_kwargs("Sequential", depth=1)))
+    kids, bounds = list(kw["schedules"]), list(kw["boundaries"])
+    kind = draw(
+        st.sampled_from(["child", "empty", "not_list", "length", "order", "bound", "bounds_type"])
+    )
+    if kind == "child":
+        i = draw(st.integers(0, len(kids) - 1))
+        kids[i], exc = draw(_BAD_CHILD)
+        kw["schedules"] = kids
+        return Invalid("Sequential", kw, (f"schedules[{i}]",), exc)
+    if kind == "empty":
+        kw["schedules"], kw["boundaries"] = draw(st.sampled_from([[], ()])), []
+        return Invalid("Sequential", kw, ("schedules",), ValueError)
+    if kind == "not_list":
+        if draw(st.booleans()):
+            kw["schedules"] = kids[0]  # one schedule, not a list
+            return Invalid("Sequential", kw, ("schedules",), TypeError)
+        kw["boundaries"] = draw(st.sampled_from([10, None, "10,110", 1.5]))
+        return Invalid("Sequential", kw, ("boundaries",), TypeError)
+    if kind == "length":  # len(boundaries) != len(schedules) - 1
+        n = draw(st.integers(0, 5).filter(lambda n: n != len(kids) - 1))
+        kw["boundaries"] = list(range(1, n + 1))
+        return Invalid("Sequential", kw, ("boundaries",), ValueError)
+    if kind == "order":
+        assume(len(bounds) >= 1)
+        bounds = [bounds[0], *bounds] if len(bounds) == 1 else bounds[::-1]
+        kw["schedules"] = (kids * 3)[: len(bounds) + 1]
+        kw["boundaries"] = bounds
+        return Invalid("Sequential", kw, ("boundaries",), ValueError)
+    assume(bounds)
+    i = draw(st.integers(0, len(bounds) - 1))
+    if kind == "bound":  # <= 0 or past 2**53
+        bounds[i], exc = draw(_bad(_with(st.integers(-(2**60), 0), ValueError), _too_big_int))
+    else:  # floats (even integral), bools, strings: boundaries are ints
+        bounds[i], exc = draw(_not_an_int)
+    kw["boundaries"] = bounds
+    return Invalid("Sequential", kw, (f"boundaries[{i}]",), exc)
+
+
+# Example 0: schedules [Constant, CosineDecay, Constant], boundaries [10, 110].
+_A, _B, _C = Example("Constant", 0), Example("CosineDecay", 0), Example("Constant", 1)
+_KERAS_COSINE = KerasBuiltin("CosineDecay")
+_SEQUENTIAL_CASES = (
+    # not a (non-empty) list of schedules
+    Case("Sequential", "schedules", _A, TypeError),  # one schedule, not a list
+    Case("Sequential", "schedules", None, TypeError),
+    Case("Sequential", "schedules", "Constant", TypeError),
+    Case("Sequential", "schedules", 0.1, TypeError),
+    Case("Sequential", "schedules", [], ValueError),
+    Case("Sequential", "schedules", (), ValueError),
+    # elements that are not fastlr schedules: the message names the element
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _KERAS_COSINE, _C],
+        TypeError,
+        name="schedules[1]",
+        received=_KERAS_COSINE,
+    ),
+    Case("Sequential", "schedules", [_A, _B, 0.1], TypeError, name="schedules[2]", received=0.1),
+    Case("Sequential", "schedules", [None, _B, _C], TypeError, name="schedules[0]", received=None),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, specs.REGISTRY["CosineDecay"], _C],
+        TypeError,
+        name="schedules[1]",
+        received=specs.REGISTRY["CosineDecay"],
+    ),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _B, Custom()],
+        TypeError,
+        name="schedules[2]",
+        received=Custom(),
+    ),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, "CosineDecay", _C],
+        TypeError,
+        name="schedules[1]",
+        received="CosineDecay",
+    ),
+    # counts that do not match: the message blames `boundaries` (and shows it)
+    Case("Sequential", "schedules", [_A, _B], ValueError, name="boundaries", received=[10, 110]),
+    Case(
+        "Sequential",
+        "schedules",
+        [_A, _B, _C, _A],
+        ValueError,
+        name="boundaries",
+        received=[10, 110],
+    ),
+    Case("Sequential", "boundaries", [10], ValueError),
+    Case("Sequential", "boundaries", [10, 110, 200], ValueError),
+    Case("Sequential", "boundaries", [], ValueError),
+    # unsorted / duplicate boundaries
+    Case("Sequential", "boundaries", [110, 10], ValueError),
+    Case("Sequential", "boundaries", [10, 10], ValueError),
+    # bad elements: ints > 0 (no floats, bools or strings); the message names the element
+    Case("Sequential", "boundaries", [0, 110], ValueError, name="boundaries[0]", received=0),
+    Case("Sequential", "boundaries", [-5, 110], ValueError, name="boundaries[0]", received=-5),
+    Case("Sequential", "boundaries", [10.0, 110], TypeError, name="boundaries[0]", received=10.0),
+    Case("Sequential", "boundaries", [10, 110.5], TypeError, name="boundaries[1]", received=110.5),
+    Case(
+        "Sequential",
+        "boundaries",
+        np.array([10.0, 110.0]),
+        TypeError,
+        name="boundaries[0]",
+        received=10.0,
+    ),
+    Case("Sequential", "boundaries", [True, 110], TypeError, name="boundaries[0]", received=True),
+    Case("Sequential", "boundaries", [10, NAN], TypeError, name="boundaries[1]", received=NAN),
+    Case("Sequential", "boundaries", ["10", 110], TypeError, name="boundaries[0]", received="10"),
+    Case("Sequential", "boundaries", [10, None], TypeError, name="boundaries[1]", received=None),
+    Case(
+        "Sequential",
+        "boundaries",
+        [10, 2**53 + 1],
+        ValueError,
+        name="boundaries[1]",
+        received=2**53 + 1,
+    ),
+    # not a list
+    Case("Sequential", "boundaries", "10,110", TypeError),
+    Case("Sequential", "boundaries", 10, TypeError),
+    Case("Sequential", "boundaries", None, TypeError),
+)
+
+
+def _sequential_phases(s, near):
+    """Its switches, and each child's phases while it runs (shifted to its boundary)."""
+    starts, ends = [0, *s.boundaries], [*s.boundaries, None]
+    out = set(s.boundaries)
+    for child, start, end in zip(s.schedules, starts, ends, strict=True):
+        mine = {x - start for x in near if x >= start and (end is None or x < end)}
+        mine |= {0} if end is None else {0, end - start}
+        inner = specs.phases_of(child, mine)
+        out |= {start + b for b in inner if end is None or start + b <= end + 1}
+    return out
+
+
+def _sequential_final(s):
+    end = specs.final_of(s.schedules[-1])
+    shift = s.boundaries[-1] if s.boundaries else 0
+    return None if end is None else (Fraction(end[0]) + shift, end[1])
+
+
+def _sequential_step_change(s, b: int) -> float | None:
+    if b + 1 in s.boundaries:
+        return None  # a join: the next schedule starts from its own step 0
+    k = bisect.bisect_right(s.boundaries, b)
+    return specs.step_change(s.schedules[k], b - ([0, *s.boundaries][k]))
+
+
+def _sequential_last_exact_step(s) -> int:
+    shifts = [0, *s.boundaries]
+    lasts = [specs.last_exact_step(c) + k for c, k in zip(s.schedules, shifts, strict=True)]
+    return min([TOP, *lasts])
+
+
+# -- Offset ----------------------------------------------------------------------------------------
+def reference_offset(step, *, schedule, offset):
+    """``child(step + offset)``, the child's step saturating at 2**63 - 1 (the int64 range)."""
+    return child_value(schedule, min(as_step(step) + offset, 2**63 - 1))
+
+
+def _offset_phases(s, near):
+    k = s.offset
+    inner = specs.phases_of(s.schedule, {k} | {x + k for x in near})
+    return {b - k for b in inner if b - k >= -1}
+
+
+def _offset_final(s):
+    end = specs.final_of(s.schedule)
+    return None if end is None else (max(0, Fraction(end[0]) - s.offset), end[1])
+
+
+def _offset_decays_from(s):
+    start = specs.decays_from(s.schedule)
+    return None if start is None else max(0, start - s.offset)
+
+
+def _offset_last_exact_step(s) -> int:
+    last = specs.last_exact_step(s.schedule)
+    return TOP if last == TOP else last - s.offset
+
+
+# -- Scale -----------------------------------------------------------------------------------------
+def reference_scale(step, *, schedule, factor):
+    """``factor * child(step)``, rounded once."""
+    return float(Fraction(factor) * Fraction(child_value(schedule, as_step(step))))
+
+
+def _scale_final(s):
+    end = specs.final_of(s.schedule)
+    return None if end is None else (end[0], end[1] * s.factor)
+
+
+def _scale_step_change(s, b: int) -> float | None:
+    inner = specs.step_change(s.schedule, b)
+    return None if inner is None else s.factor * inner
+
+
+def _union(*ranges: tuple[float, float]) -> tuple[float, float]:
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
+SPECS = (
+    Spec(
+        "Warmup",
+        reference=reference_warmup,
+        examples=(
+            dict(schedule=Example("CosineDecay", 0), warmup_steps=10, start_lr=0.001),
+            dict(schedule=Example("WarmupCosineRestarts", 2), warmup_steps=7),
+        ),
+        params={
+            "schedule": CHILD,
+            "warmup_steps": NONNEG_COUNT.plus((2**53 + 1, ValueError)),
+            "start_lr": RATE,
+        },
+        valid=lambda depth: _kw(
+            dict(schedule=_child(depth), warmup_steps=counts(0)), dict(start_lr=rates)
+        ),
+        # the ramp runs from start_lr to the child's step-0 value, then the child
+        bounds=lambda s: _union(specs.bounds_of(s.schedule), (s.start_lr, s.start_lr)),
+        phases=_warmup_phases,
+        int_rates=dict(
+            schedule=Child("Constant", dict(learning_rate=1)), warmup_steps=10, start_lr=0
+        ),
+        final=_warmup_final,
+        decays_from=_warmup_decays_from,
+        step_change=_warmup_step_change,
+        last_exact_step=_warmup_last_exact_step,
+    ),
+    Spec(
+        "Sequential",
+        reference=reference_sequential,
+        examples=(
+            dict(
+                schedules=[
+                    Example("Constant", 0),
+                    Example("CosineDecay", 0),
+                    Example("Constant", 1),
+                ],
+                boundaries=[10, 110],
+            ),
+            dict(schedules=[Example("Warmup", 0), Example("Offset", 0)], boundaries=[60]),
+        ),
+        params={},  # the lists: _sequential_invalid and _SEQUENTIAL_CASES
+        valid=lambda depth: _sequential_valid(depth),
+        invalid=(_sequential_invalid,),
+        cases=_SEQUENTIAL_CASES,
+        # one of the children at a time
+        bounds=lambda s: _union(*(specs.bounds_of(c) for c in s.schedules)),
+        phases=_sequential_phases,
+        int_rates=dict(
+            schedules=[
+                Child("Constant", dict(learning_rate=3)),
+                Child(
+                    "PolynomialDecay",
+                    dict(initial_learning_rate=1, decay_steps=100, end_learning_rate=0, power=2),
+                ),
+                Child(
+                    "Warmup",
+                    dict(schedule=Child("Constant", dict(learning_rate=2)), warmup_steps=5),
+                ),
+            ],
+            boundaries=[100, 150],
+        ),
+        final=_sequential_final,
+        # not a decay: each schedule restarts from its own step 0 at its boundary, so the joins
+        # may rise (e.g. a decay after a warmup)
+        step_change=_sequential_step_change,
+        last_exact_step=_sequential_last_exact_step,
+    ),
+    Spec(
+        "Offset",
+        reference=reference_offset,
+        examples=(
+            dict(schedule=Example("WarmupCosineDecay", 0), offset=10),
+            dict(schedule=Example("CyclicalLearningRate", 1), offset=2**40 + 3),
+        ),
+        params={"schedule": CHILD, "offset": OFFSET},
+        valid=lambda depth: _kw(dict(schedule=_child(depth), offset=counts(0))),
+        bounds=lambda s: specs.bounds_of(s.schedule),  # the child, shifted
+        phases=_offset_phases,
+        int_rates=dict(
+            schedule=Child("ExponentialRange", dict(start_lr=1, end_lr=100, num_steps=10)),
+            offset=5,
+        ),
+        final=_offset_final,
+        decays_from=_offset_decays_from,
+        step_change=lambda s, b: specs.step_change(s.schedule, b + s.offset),
+        last_exact_step=_offset_last_exact_step,
+    ),
+    Spec(
+        "Scale",
+        reference=reference_scale,
+        examples=(
+            dict(schedule=Example("CosineDecayRestarts", 0), factor=0.1),
+            dict(schedule=Example("Sequential", 1), factor=3.0),
+        ),
+        params={"schedule": CHILD, "factor": RATE},
+        valid=lambda depth: _kw(
+            dict(
+                schedule=_child(depth),
+                factor=st.floats(0.0, 1e3) | st.sampled_from([0, 1, 2]),
+            )
+        ),
+        # the child, times the factor
+        bounds=lambda s: tuple(s.factor * b for b in specs.bounds_of(s.schedule)),
+        phases=lambda s, near: specs.phases_of(s.schedule, near),
+        int_rates=dict(schedule=Child("Constant", dict(learning_rate=2)), factor=3),
+        final=_scale_final,
+        decays_from=lambda s: specs.decays_from(s.schedule),
+        step_change=_scale_step_change,
+        last_exact_step=lambda s: specs.last_exact_step(s.schedule),
+    ),
+)

@@ -1,0 +1,114 @@
+"""Spec of :class:`fastlr.WarmupCosineDecay` (linear warmup, hold, cosine decay)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from specs import Case, Invalid, Spec, valid_kwargs
+from specs._kinds import COUNT, NONNEG_COUNT, RATE, above, below, counts, rates
+from specs._oracle import as_step, half_cos, lerp
+from specs._phases import pieces_change
+
+
+def reference_warmup_cosine_decay(
+    step, *, target_lr, total_steps, warmup_steps=0, hold_steps=0, start_lr=0.0, min_lr=0.0
+):
+    """Linear warmup from ``start_lr``, hold at ``target_lr``, cosine to ``min_lr`` at ``T``."""
+    t = min(as_step(step), total_steps)
+    w, h, total = warmup_steps, hold_steps, total_steps
+    if t < w:
+        return lerp(start_lr, target_lr, Fraction(t, w))
+    if t < w + h:
+        return float(target_lr)
+    if t >= total:  # documented: exactly min_lr at T and afterwards
+        return float(min_lr)
+    x = Fraction(t - w - h, total - w - h)
+    return min_lr + (target_lr - min_lr) * half_cos(x)
+
+
+@st.composite
+def _valid(draw) -> dict:
+    total = draw(counts(1))
+    warmup = draw(st.one_of(st.just(0), st.just(total), st.integers(0, total)))
+    hold = draw(st.one_of(st.just(0), st.just(total - warmup), st.integers(0, total - warmup)))
+    target = draw(rates)
+    return dict(
+        target_lr=target,
+        total_steps=total,
+        warmup_steps=warmup,
+        hold_steps=hold,
+        start_lr=draw(rates),
+        min_lr=draw(below(float(target))),
+    )
+
+
+@st.composite
+def _invalid(draw) -> Invalid:
+    """min_lr above target_lr, or warmup + hold > total (each value alone valid)."""
+    kw = dict(draw(valid_kwargs("WarmupCosineDecay")))
+    if draw(st.booleans()):
+        kw["min_lr"] = above(draw, kw["target_lr"])
+        return Invalid("WarmupCosineDecay", kw, ("min_lr",), ValueError)
+    least = int(kw["total_steps"]) - int(kw["warmup_steps"]) + 1
+    assume(least <= 2**53)
+    kw["hold_steps"] = draw(st.one_of(st.just(least), st.integers(least, 2**53)))
+    return Invalid("WarmupCosineDecay", kw, ("warmup_steps",), ValueError)
+
+
+def _step_change(s, b: int) -> float | None:
+    w, h, t = s.warmup_steps, s.hold_steps, s.total_steps
+    pieces = [(w + h, t, "cos", s.target_lr - s.min_lr)]
+    if w > 0:
+        pieces.append((0, w, "lin", abs(s.target_lr - s.start_lr)))
+    return pieces_change(pieces, b)
+
+
+SPECS = (
+    Spec(
+        "WarmupCosineDecay",
+        reference=reference_warmup_cosine_decay,
+        examples=(
+            dict(
+                target_lr=0.1,
+                total_steps=100,
+                warmup_steps=10,
+                hold_steps=5,
+                start_lr=0.01,
+                min_lr=0.001,
+            ),
+            dict(target_lr=1.0, total_steps=1000),
+        ),
+        params={
+            "target_lr": RATE,
+            "total_steps": COUNT,
+            "warmup_steps": NONNEG_COUNT,
+            "hold_steps": NONNEG_COUNT,
+            "start_lr": RATE,
+            "min_lr": RATE,
+        },
+        valid=_valid(),
+        invalid=(_invalid,),
+        cases=(
+            Case("WarmupCosineDecay", "min_lr", 0.2, ValueError),  # target_lr=0.1
+            Case("WarmupCosineDecay", "min_lr", 2, ValueError, base=1),  # target_lr=1.0
+            Case("WarmupCosineDecay", "warmup_steps", 96, ValueError),  # + hold 5 > total 100
+            Case("WarmupCosineDecay", "warmup_steps", 1001, ValueError, base=1),  # > total 1000
+            Case(
+                "WarmupCosineDecay", "hold_steps", 91, ValueError, name="warmup_steps", received=10
+            ),
+            Case(
+                "WarmupCosineDecay", "total_steps", 14, ValueError, name="warmup_steps", received=10
+            ),
+        ),
+        # warmup start_lr -> target_lr, hold, cosine down to min_lr <= target_lr
+        bounds=lambda s: (min(s.start_lr, s.min_lr), max(s.start_lr, s.target_lr)),
+        phases=lambda s, near: (s.warmup_steps, s.warmup_steps + s.hold_steps, s.total_steps),
+        int_rates=dict(target_lr=1, total_steps=100, warmup_steps=10, start_lr=0, min_lr=0),
+        final=lambda s: (s.total_steps, s.min_lr),
+        decays_from=lambda s: s.warmup_steps,
+        step_change=_step_change,
+    ),
+)

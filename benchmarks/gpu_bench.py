@@ -5,9 +5,13 @@ TensorFlow not needed, nor installing fastlr: a checkout is enough)::
 
     python benchmarks/gpu_bench.py
 
-writes ``benchmarks/results/<date>-<gpu>-cuda.json`` (or ``-o PATH``) and prints a table: M steps/s,
-GB/s written, fraction of the copy time (``t_copy / t``) and fastlr's speedup over CuPy and JAX.
-What each engine runs and how the numbers are defined: :mod:`fastlr.bench.cuda`.
+runs the GPU rows of ``fastlr bench --device cuda`` (:func:`fastlr.bench.cuda.section`) and writes
+them in the results format of every harness (:mod:`fastlr.bench.schema`, harness ``"gpu_bench"``)
+to ``benchmarks/results/<date>-<gpu>-cuda.json`` (or ``-o PATH``); it prints the report's GPU
+table: M steps/s, GB/s written, fastlr's fraction of the device-to-device copy time
+(``t_copy / t``) and its speedup over CuPy and JAX. ``python -m fastlr.bench.report PATH`` renders
+the file. In Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) it runs too, as a smoke test: the
+file says ``"simulated": true`` and the report says these are not GPU timings.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import argparse
 import datetime
 import importlib.util
 import json
-import platform
 import re
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,23 +35,6 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "gpu"
 
 
-def _driver() -> dict:
-    """CUDA driver and runtime versions as numba-cuda sees them (best effort)."""
-    from numba import cuda
-
-    info: dict = {}
-    for key, get in (
-        ("driver", lambda: cuda.cudadrv.driver.driver.get_version()),
-        ("runtime", lambda: cuda.runtime.get_version()),
-        ("compute_capability", lambda: cuda.get_current_device().compute_capability),
-    ):
-        try:
-            info[key] = ".".join(str(x) for x in get())
-        except Exception:
-            info[key] = None
-    return info
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="JSON path (default: results/...)")
@@ -57,54 +44,44 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated n (default: 1e6,1e7,1e8,1e9)",
     )
     parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
+    parser.add_argument(
+        "--min-rounds", type=int, default=5, help="fewest timed calls per measurement"
+    )
     args = parser.parse_args(argv)
+    sizes = tuple(int(float(x)) for x in args.sizes.split(",") if x.strip())
 
-    import fastlr
-    from fastlr.bench import cuda as bench
+    from fastlr.bench import cuda, schema
+    from fastlr.bench.section_tables import cuda_table
     from fastlr.engines import numba_cuda
 
     numba_cuda.require()  # a clear error without numba-cuda or a GPU
-    sizes = tuple(int(float(x)) for x in args.sizes.split(",") if x.strip())
-    device = numba_cuda.device_name()
-    notes: list[str] = []
-    rows = bench.run_cuda(sizes, progress=print, budget_s=args.budget, notes=notes)
-    result = {
-        "benchmark": "cuda-bulk",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "device": device,
-        "cuda": _driver(),
-        "simulated": numba_cuda.simulated(),
-        "workload": (
-            "float32 WarmupCosineDecay(0.1, n, warmup_steps=n//100, hold_steps=n//100, "
-            "min_lr=1e-5) at steps 0..n-1 into device memory"
-        ),
-        "engines": {**bench.ENGINES, **{r["engine"]: r["label"] for r in rows}},
-        "definitions": {
-            "m_steps_per_s": "n / median_s / 1e6",
-            "gb_s_written": "4 n / median_s / 1e9 (output bytes written)",
-            "fraction_of_copy": "t_copy / t_engine; the copy reads 4n and writes 4n bytes",
-            "vs_cupy, vs_jax": "t_peer / t_fastlr (> 1: fastlr faster)",
-        },
-        "fastlr": fastlr.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu": platform.processor() or platform.machine(),
-        "versions": bench.versions(),
-        "notes": notes,
-        "rows": bench.summarize(rows),
-    }
+    t0 = time.perf_counter()
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python benchmarks/gpu_bench.py", *given])
+    results = schema.header(
+        "gpu_bench",
+        quick=max(sizes) < max(cuda.SIZES),
+        device="cuda",
+        command=command,
+        packages=cuda.PACKAGES,
+    )
+    if numba_cuda.simulated():
+        print("Numba's CUDA simulator is on: a smoke run, not GPU timings")
+    results.update(
+        cuda.section(sizes, progress=print, budget_s=args.budget, min_rounds=args.min_rounds)
+    )
+    results["elapsed_s"] = time.perf_counter() - t0
+    found = schema.problems(results)
+    assert not found, found
     out = args.output
     if out is None:
         day = datetime.date.today().isoformat()
-        out = RESULTS / f"{day}-{_slug(device)}-cuda.json"
+        out = RESULTS / f"{day}-{_slug(results['cuda_info']['device'])}-cuda.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=1) + "\n")
     print()
-    print(f"{device}: {len(rows)} rows")
-    print(bench.table(rows))
-    for note in notes:
-        print("note:", note)
-    print(f"wrote {out}")
+    print(cuda_table(results))
+    print(f"\nwrote {out} (python -m fastlr.bench.report {out})")
     return 0
 
 

@@ -7,8 +7,9 @@ the eager Python-counter recipe, which needs ``run_functions_eagerly`` and so
 ``jit_compile=False``) and warmed up by one full fit outside the timed region; see
 :mod:`fastlr.bench.training` for what exactly is timed.
 
-All variants run the same ``N`` so the group's table compares them directly (time per step =
-time / N, kept in ``extra_info`` as ``per_step_median_s``); the eager variant gets fewer rounds.
+All variants run the same ``N`` so the group's table compares them directly; the row
+(:func:`fastlr.bench.training.row`, ``--results-json``) has the time per step (time / N) and the
+ratio to the constant LR, like ``fastlr bench``'s; the eager variant gets fewer rounds.
 
 Run ``pytest benchmarks/test_step_overhead.py`` (``FASTLR_BENCH_STEPS`` overrides N, default 200);
 with ``--benchmark-disable`` each variant runs a few steps once, as a smoke test.
@@ -22,7 +23,7 @@ import os
 
 import pytest
 
-from fastlr.bench.training import VARIANTS, prepare
+from fastlr.bench.training import VARIANTS, prepare, row
 
 N = int(os.environ.get("FASTLR_BENCH_STEPS", 200))
 SMOKE_STEPS = 3
@@ -31,12 +32,10 @@ DEFAULT_ROUNDS = 10
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_step_overhead(benchmark, variant):
+def test_step_overhead(benchmark, record, variant):
     steps = SMOKE_STEPS if benchmark.disabled else N
     benchmark.group = f"training step overhead (model.fit, per {steps} steps)"
-    benchmark.extra_info["steps"] = steps
-    benchmark.extra_info["label"] = VARIANTS[variant]
     fn = prepare(variant, steps)  # builds, compiles and warms up outside the timed region
     benchmark.pedantic(fn, rounds=ROUNDS.get(variant, DEFAULT_ROUNDS), iterations=1)
-    if not benchmark.disabled and benchmark.stats is not None:
-        benchmark.extra_info["per_step_median_s"] = benchmark.stats.stats.median / steps
+    stats = record.stats()
+    record.add("step_overhead", stats and row(variant, steps, **stats))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import fastlr
-from fastlr.bench import SECTIONS, Budget, bulk, cycles, measure, report, run, tables
+from fastlr.bench import SECTIONS, Budget, bulk, cycles, measure, report, run, schema, tables
 from fastlr.bench import throughput as tp
 from fastlr.bench.first_call import PHASES, fresh_process
 from fastlr.bench.interleave import Cell, Runner, fit
@@ -338,12 +338,13 @@ def test_bulk_rows_and_progress(small_results):
     assert all(r["n_measured"] == r["n"] for r in results["cycles"])
 
 
-def test_run_records_schema_2_with_the_workers_and_budget(monkeypatch):
+def test_run_records_the_results_schema_with_the_workers_and_budget(monkeypatch):
     plan = [(1000, ["ExponentialDecay (Keras)", "CosineDecay (Keras)"])]
     monkeypatch.setattr(fastlr.bench, "bulk_plan", lambda quick: plan)
     monkeypatch.setattr(fastlr.bench, "QUICK", TINY)
     results = run(quick=True, sections=("bulk",))
-    assert results["schema"] == 2 and results["machine"]["cores"] >= 1
+    assert results["schema"] == schema.SCHEMA == 3 and results["machine"]["cores"] >= 1
+    assert results["harness"] == "fastlr bench" and schema.problems(results) == []
     assert {r["worker"] for r in results["bulk"]} == {"numba", "numpy", "tf"}
     method = results["method"]
     assert "own worker process" in method["isolation"] and method["budget"] == TINY.as_dict()
@@ -425,7 +426,9 @@ def test_family_tables_at_1e6_and_1e8_mark_extrapolated_values():
 
 
 def test_schema_1_results_still_render():
-    results = json.loads((ROOT / "benchmarks/results/2026-12-01-cpu2-quick.json").read_text())
+    # a quick run of 2026-12-01 (every engine in one process), kept as the schema-1 fixture
+    results = json.loads((ROOT / "tests/data/bench-schema-1-quick.json").read_text())
+    assert results["schema"] == 1
     md = report.markdown(results)
     assert "Schema 1 run" in md and "Every family, N = 1,000,000" in md
     assert report.readme_table(results, "x.json").startswith(report.README_START)

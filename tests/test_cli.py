@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fastlr
+from fastlr.bench.schema import problems
 from fastlr.cli import main
 
 
@@ -178,7 +179,8 @@ def test_bench_writes_report_results_and_shows_progress(capsys, tmp_path):
     assert results["command"] == f"fastlr bench --quick --device cpu --only cycles -o {folder}"
     assert len(results["cycles"]) == 9 and "bulk" not in results
     assert results["machine"]["cores"] >= 1 and results["machine"]["versions"]["numba"]
-    assert results["schema"] == 2
+    assert results["schema"] == 3 and results["harness"] == "fastlr bench"
+    assert problems(results) == []  # the one results format of every harness
     workers = results["method"]["workers"]  # cycles ran in the Numba worker, never in this process
     assert set(workers) == {"numba"} and workers["numba"]["pid"] != os.getpid()
     assert not workers["numba"]["tensorflow"] and "fastlr" in workers["numba"]["engines"]

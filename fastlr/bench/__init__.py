@@ -1,4 +1,6 @@
-"""Benchmark runners shared by ``fastlr bench`` and the pytest-benchmark suites in ``benchmarks/``.
+"""Benchmark runners shared by every harness: ``fastlr bench``, the pytest-benchmark suites in
+``benchmarks/`` and ``benchmarks/gpu_bench.py`` (each times the callables prepared here and
+writes the one results format of :mod:`fastlr.bench.schema`).
 
 * :mod:`fastlr.bench.throughput`: the bulk workloads, one schedule per family, and the engines;
 * :mod:`fastlr.bench.worker`: one worker process per engine kind (the Numba and NumPy workers
@@ -6,30 +8,34 @@
 * :mod:`fastlr.bench.interleave`: interleaved rounds across engines, the per-cell time budget;
 * :mod:`fastlr.bench.training`: what a schedule costs per step inside ``model.fit``;
 * :mod:`fastlr.bench.first_call`: fresh-process latency, cold compile vs warm cache;
-* :mod:`fastlr.bench.cuda`: the GPU rows (numba-cuda vs CuPy vs JAX, with the copy bandwidth);
-* :mod:`fastlr.bench.report` (with :mod:`~fastlr.bench.tables` and :mod:`~fastlr.bench.plots`):
-  ``results.json`` -> ``report.md``, PNG plots and the README section.
+* :mod:`fastlr.bench.cuda` (peers in :mod:`~fastlr.bench.cuda_peers`): the GPU rows (numba-cuda
+  vs CuPy vs JAX, with the copy bandwidth); NumPy only until they run, no TensorFlow;
+* :mod:`fastlr.bench.graph_call`: one schedule call at a scalar step under XLA (pytest suite);
+* :mod:`fastlr.bench.schema`: the one results format every harness writes (``"schema": 3``);
+* :mod:`fastlr.bench.report` (with :mod:`~fastlr.bench.tables`,
+  :mod:`~fastlr.bench.section_tables` and :mod:`~fastlr.bench.plots`): a results file ->
+  ``report.md``, PNG plots and the README section.
 
-:func:`run` runs the suite and returns the results as one JSON-ready dict (``"schema": 2``).
+:func:`run` runs the suite and returns the results as one JSON-ready dict
+(:mod:`fastlr.bench.schema`, harness ``"fastlr bench"``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
-import platform
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from fastlr.bench.interleave import Budget, Cell, Runner
+from fastlr.bench.schema import SCHEMA, environment, header
 from fastlr.bench.timing import Timing, measure
 from fastlr.bench.worker import WARM_CALL_S, Pool
 
 __all__ = [
     "FULL",
     "QUICK",
+    "SCHEMA",
     "SECTIONS",
     "Budget",
     "Timing",
@@ -37,55 +43,13 @@ __all__ = [
     "bulk_plan",
     "cycles",
     "environment",
+    "header",
     "keras_xla_missing",
     "measure",
     "run",
 ]
 
 Progress = Callable[[str], None]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _memory_gib() -> float | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def environment() -> dict[str, Any]:
-    """The machine and the versions a result depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for pkg in ("fastlr", "numpy", "numba", "llvmlite", "tensorflow", "keras", "numba-cuda"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "node": platform.node(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gib": _memory_gib(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "versions": versions,
-    }
 
 
 SECTIONS = ("bulk", "cycles", "step", "first-call")
@@ -251,23 +215,18 @@ def run(
     import time
 
     t0 = time.perf_counter()
-    results: dict[str, Any] = {
-        "schema": 2,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick,
-        "device": device,
-        "machine": environment(),
-    }
+    from fastlr.bench import cuda  # NumPy only: numba-cuda loads when the GPU rows run
+
+    gpu_packages = cuda.PACKAGES if device == "cuda" else ()
+    results = header("fastlr bench", quick=quick, device=device, packages=gpu_packages)
     if device == "cuda":  # first: fail fast when there is no GPU
         if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
             raise RuntimeError(
                 "Argument `device`='cuda' benchmarks need a real GPU: Numba's CUDA simulator is "
                 "on (NUMBA_ENABLE_CUDASIM=1). Received: device='cuda'"
             )
-        from fastlr.bench.cuda import run_cuda
-
         sizes = (10**6, 10**7, 10**8) if quick else (10**6, 10**7, 10**8, 10**9)
-        results["cuda"] = run_cuda(sizes=sizes, progress=progress)
+        results.update(cuda.section(sizes, progress=progress))
     budget = QUICK if quick else FULL
     if "bulk" in sections or "cycles" in sections:
         with Pool() as pool:

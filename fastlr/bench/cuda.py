@@ -6,7 +6,7 @@ hold_steps=n // 100, min_lr=1e-5)`` at steps ``0 .. n-1``, into device memory. E
 * ``fastlr``: ``fastlr.evaluate(schedule, n, out=buf, device="cuda")``, ``buf`` a preallocated
   device array (the grid-stride kernel; float64 math, one rounding to float32);
 * ``cupy``: a ``cupy.ElementwiseKernel`` of the same formula in CUDA C (float64 math, libdevice
-  ``cos``), into a preallocated CuPy array;
+  ``cos``), into a preallocated CuPy array (:mod:`fastlr.bench.cuda_peers`, like ``jax``);
 * ``jax``: ``jax.jit`` of ``optax.warmup_cosine_decay_schedule(0, 0.1, n // 100, n, 1e-5)`` (the
   JAX ecosystem's nearest schedule: warmup then cosine, no hold phase) on ``start + arange(n)``,
   ``start`` a traced argument so XLA cannot fold it to a constant; JAX's default float32 math.
@@ -25,14 +25,13 @@ Nothing here imports TensorFlow; peers that are not installed give no rows and a
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 
+from fastlr.bench.cuda_peers import JAX_LABEL, MIN_LR, TARGET_LR
 from fastlr.bench.timing import measure
 
 SIZES = (10**6, 10**7, 10**8, 10**9)
@@ -41,28 +40,10 @@ SIZES = (10**6, 10**7, 10**8, 10**9)
 ENGINES: dict[str, str] = {
     "fastlr": "fastlr.evaluate(device='cuda') (numba-cuda)",
     "cupy": "CuPy ElementwiseKernel, same formula",
-    "jax": "jax.jit of optax.warmup_cosine_decay_schedule",
+    "jax": JAX_LABEL,
     "copy": "device-to-device copy of the buffer",
 }
 """Engine key -> the label used in reports (``jax``'s label changes without optax)."""
-
-TARGET_LR, MIN_LR = 0.1, 1e-5
-
-_CUPY_SOURCE = """
-    long long s = start + (long long)i;
-    long long t = s < total ? s : total;
-    double v;
-    if (t < warm) {
-        v = target * ((double)t / (double)(warm > 1 ? warm : 1));
-    } else if (t < warm + hold) {
-        v = target;
-    } else {
-        double span = (double)(total - warm - hold);
-        double r = (double)(t - warm - hold) / (span > 1.0 ? span : 1.0);
-        v = min_lr + (target - min_lr) * 0.5 * (1.0 + cos(FASTLR_PI * r));
-    }
-    out = (float)v;
-"""
 
 
 def schedule(n: int) -> Any:
@@ -73,18 +54,51 @@ def schedule(n: int) -> Any:
     return fastlr.WarmupCosineDecay(TARGET_LR, n, warmup_steps=w, hold_steps=w, min_lr=MIN_LR)
 
 
-def _version(pkg: str) -> str | None:
-    try:
-        return version(pkg)
-    except PackageNotFoundError:
-        return None
+PACKAGES = (
+    "numba-cuda",
+    "cuda-bindings",
+    "cupy",
+    "cupy-cuda12x",
+    "cupy-cuda13x",
+    "jax",
+    "jaxlib",
+    "optax",
+    "torch",
+)
+"""Versions a GPU result records besides :data:`fastlr.bench.schema.PACKAGES`."""
+
+WORKLOAD = (
+    "float32 WarmupCosineDecay(0.1, n, warmup_steps=n//100, hold_steps=n//100, min_lr=1e-5) "
+    "at steps 0..n-1 into device memory"
+)
+DEFINITIONS = {
+    "m_steps_per_s": "n / median_s / 1e6",
+    "gb_s_written": "4 n / median_s / 1e9 (output bytes written)",
+    "fraction_of_copy": "t_copy / t_engine; the copy reads 4n and writes 4n bytes",
+    "vs_cupy, vs_jax": "t_peer / t_fastlr (> 1: fastlr faster)",
+}
 
 
-def versions() -> dict[str, str | None]:
-    """Versions of everything a GPU row depends on (``None``: not installed)."""
-    pkgs = ("fastlr", "numpy", "numba", "numba-cuda", "llvmlite", "cuda-bindings")
-    pkgs += ("cupy", "cupy-cuda12x", "cupy-cuda13x", "jax", "jaxlib", "optax", "torch")
-    return {p: _version(p) for p in pkgs}
+def gpu() -> dict[str, Any]:
+    """The GPU as numba-cuda sees it: name, driver and runtime versions, compute capability,
+    whether it is Numba's simulator (best effort: ``None`` for what cannot be read)."""
+    from fastlr.engines import numba_cuda
+
+    cuda = numba_cuda.require()
+    info: dict[str, Any] = {"device": numba_cuda.device_name(), "simulated": numba_cuda.simulated()}
+    info.update(driver=None, runtime=None, compute_capability=None)
+    if info["simulated"]:  # the simulator's numbers describe no GPU
+        return info
+    for key, get in (
+        ("driver", lambda: cuda.cudadrv.driver.driver.get_version()),
+        ("runtime", lambda: cuda.runtime.get_version()),
+        ("compute_capability", lambda: cuda.get_current_device().compute_capability),
+    ):
+        try:
+            info[key] = ".".join(str(x) for x in get())
+        except Exception:
+            info[key] = None
+    return info
 
 
 # -- engines: each prepare_* returns a warm callable that ends with a synchronize, or a note ---
@@ -120,87 +134,6 @@ def _prepare_copy(n: int) -> Callable[[], object]:
     return run
 
 
-def _prepare_cupy(n: int) -> Callable[[], object]:
-    import cupy as cp
-
-    kernel = cp.ElementwiseKernel(
-        "int64 start, float64 target, float64 min_lr, int64 warm, int64 hold, int64 total",
-        "float32 out",
-        _CUPY_SOURCE,
-        "fastlr_bench_warmup_cosine",
-        preamble="#define FASTLR_PI 3.141592653589793",
-    )
-    w = n // 100
-    out = cp.empty(n, dtype=cp.float32)
-    args = (0, TARGET_LR, MIN_LR, w, w, n)
-
-    def run() -> object:
-        kernel(*args, out)
-        cp.cuda.Device().synchronize()
-        return out
-
-    run()
-    run.buffer = out
-    return run
-
-
-def _optax_formula(init: float, peak: float, warmup: int, decay_steps: int, end: float):
-    """optax's ``warmup_cosine_decay_schedule`` written in ``jax.numpy`` (used without optax):
-    a linear ramp ``init -> peak`` over ``warmup`` steps, then cosine ``peak -> end`` over
-    ``decay_steps - warmup`` steps (optax's ``join_schedules`` of the two)."""
-    import jax.numpy as jnp
-
-    def sched(count):
-        ramp = init + (peak - init) * jnp.clip(count, 0, warmup) / max(warmup, 1)
-        c = jnp.clip(count - warmup, 0, decay_steps - warmup)
-        alpha = end / peak
-        cosine = 0.5 * (1 + jnp.cos(jnp.pi * c / (decay_steps - warmup)))
-        return jnp.where(count < warmup, ramp, peak * ((1 - alpha) * cosine + alpha))
-
-    return sched
-
-
-def _prepare_jax(n: int) -> Callable[[], object]:
-    import jax
-    import jax.numpy as jnp
-
-    w = n // 100
-    try:
-        import optax
-
-        sched = optax.warmup_cosine_decay_schedule(0.0, TARGET_LR, w, n, MIN_LR)
-        label = ENGINES["jax"]
-    except ImportError:
-        sched = _optax_formula(0.0, TARGET_LR, w, n, MIN_LR)
-        label = "jax.jit of optax's warmup_cosine_decay formula in jax.numpy (optax not installed)"
-    dtype = jnp.int64 if getattr(jax.config, "jax_enable_x64", False) else jnp.int32
-    f = jax.jit(lambda start: sched(start + jnp.arange(n, dtype=dtype)).astype(jnp.float32))
-    start = jnp.asarray(0, dtype=dtype)
-
-    def run() -> object:
-        return f(start).block_until_ready()
-
-    run()
-    run.label = label
-    return run
-
-
-_PEERS: dict[str, tuple[str, Callable[[int], Callable[[], object]]]] = {
-    "cupy": ("cupy", _prepare_cupy),
-    "jax": ("jax", _prepare_jax),
-}
-
-
-def _cross_check(fastlr_buf: Any, peer_buf: Any) -> float | None:
-    """Largest |fastlr - peer| over the buffers (CuPy, no host copy), or ``None``."""
-    try:
-        import cupy as cp
-
-        return float(cp.max(cp.abs(cp.asarray(fastlr_buf) - cp.asarray(peer_buf))))
-    except Exception:
-        return None
-
-
 def run_cuda(
     sizes: tuple[int, ...] = SIZES,
     progress: Callable[[str], None] | None = print,
@@ -223,6 +156,7 @@ def run_cuda(
         "m_steps_per_s", "gb_s_written"}`` (plus ``"max_abs_diff_vs_fastlr"`` for CuPy when it can
         be computed); see :func:`summarize` for the ratios.
     """
+    from fastlr.bench import cuda_peers
     from fastlr.engines import numba_cuda
 
     say = progress or (lambda line: None)
@@ -232,7 +166,7 @@ def run_cuda(
     numba_cuda.require()
     device = numba_cuda.device_name()
     peers: dict[str, Callable[[int], Callable[[], object]]] = {}
-    for key, (module, prepare) in _PEERS.items():
+    for key, (module, prepare) in cuda_peers.PEERS.items():
         try:
             __import__(module)
         except Exception as e:  # missing, or broken (e.g. no GPU build)
@@ -273,7 +207,7 @@ def run_cuda(
                 continue
             row = time_it(key, n, fn, getattr(fn, "label", ENGINES[key]))
             if key == "cupy":
-                diff = _cross_check(ours.buffer, fn.buffer)
+                diff = cuda_peers.cross_check(ours.buffer, fn.buffer)
                 if diff is not None:
                     row["max_abs_diff_vs_fastlr"] = diff
             del fn
@@ -299,23 +233,31 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-def table(rows: list[dict]) -> str:
-    """A plain-text table of :func:`summarize`'s rows."""
-
-    def fmt(x: Any, width: int) -> str:
-        missing = x is None or (isinstance(x, float) and math.isnan(x))
-        return f"{'-' if missing else format(x, '.2f'):>{width}}"
-
-    head = (
-        f"{'engine':>7} {'n':>13} {'median ms':>10} {'M steps/s':>11} {'GB/s wr':>8} "
-        f"{'x copy':>7} {'vs CuPy':>8} {'vs JAX':>7}"
+def section(
+    sizes: tuple[int, ...] = SIZES,
+    progress: Callable[[str], None] | None = print,
+    *,
+    min_rounds: int = 5,
+    max_rounds: int = 50,
+    budget_s: float = 1.0,
+) -> dict[str, Any]:
+    """The GPU part of a results file (:mod:`fastlr.bench.schema`): ``cuda``, the rows of
+    :func:`run_cuda` with :func:`summarize`'s ratios, and ``cuda_info`` (:func:`gpu`, the
+    workload, the definitions, the engines' labels and the notes on missing peers)."""
+    notes: list[str] = []
+    rows = run_cuda(
+        sizes,
+        progress,
+        min_rounds=min_rounds,
+        max_rounds=max_rounds,
+        budget_s=budget_s,
+        notes=notes,
     )
-    lines = [head, "-" * len(head)]
-    for r in summarize(rows):
-        lines.append(
-            f"{r['engine']:>7} {r['n']:>13,} {r['median_s'] * 1e3:>10.3f} "
-            f"{r['m_steps_per_s']:>11,.0f} {r['gb_s_written']:>8.1f} "
-            f"{fmt(r.get('fraction_of_copy'), 7)} {fmt(r.get('vs_cupy'), 8)} "
-            f"{fmt(r.get('vs_jax'), 7)}"
-        )
-    return "\n".join(lines)
+    info = {
+        **gpu(),
+        "workload": WORKLOAD,
+        "definitions": DEFINITIONS,
+        "engines": {r["engine"]: r["label"] for r in rows},
+        "notes": notes,
+    }
+    return {"cuda": summarize(rows), "cuda_info": info}

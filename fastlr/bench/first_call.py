@@ -35,6 +35,7 @@ print("PHASES" + json.dumps(phases))
 """
 
 PHASES = ("import_s", "numba_init_s", "first_call_s")
+CACHES = ("cold", "warm")
 
 
 def fresh_process(cache: str) -> dict[str, float]:
@@ -54,19 +55,37 @@ def fresh_process(cache: str) -> dict[str, float]:
     return {**json.loads(line[len("PHASES") :]), "total_s": total}
 
 
+def folder(cache: str, warm_dir: str) -> str:
+    """The cache folder of one fresh process: a new empty one (``cold``) or ``warm_dir``, which
+    :func:`fill` filled (``warm``)."""
+    if cache not in CACHES:
+        raise ValueError(f"Argument `cache` must be one of {CACHES}. Received: cache={cache!r}")
+    return tempfile.mkdtemp(prefix="fastlr-cold-") if cache == "cold" else warm_dir
+
+
+def fill() -> str:
+    """A cache folder that one fresh process has filled (the ``warm`` processes reuse it)."""
+    warm_dir = tempfile.mkdtemp(prefix="fastlr-warm-")
+    fresh_process(warm_dir)
+    return warm_dir
+
+
+def row(cache: str, runs: list[dict[str, float]]) -> dict:
+    """The result row of ``runs`` (:func:`fresh_process` results): the median of every phase."""
+    out: dict = {"cache": cache, "rounds": len(runs)}
+    for key in (*PHASES, "total_s"):
+        out[key] = median([r[key] for r in runs])
+    return out
+
+
 def first_call(*, rounds: int = 3, progress=lambda msg: None) -> list[dict]:
     """Median phases of ``rounds`` cold and ``rounds`` warm fresh processes (one row each)."""
-    warm_dir = tempfile.mkdtemp(prefix="fastlr-warm-")
-    fresh_process(warm_dir)  # fill the warm caches once
+    warm_dir = fill()
     rows = []
-    for cache in ("cold", "warm"):
+    for cache in CACHES:
         runs = []
         for i in range(rounds):
             progress(f"first call, {cache} cache, process {i + 1}/{rounds}")
-            folder = tempfile.mkdtemp(prefix="fastlr-cold-") if cache == "cold" else warm_dir
-            runs.append(fresh_process(folder))
-        row: dict = {"cache": cache, "rounds": rounds}
-        for key in (*PHASES, "total_s"):
-            row[key] = median([r[key] for r in runs])
-        rows.append(row)
+            runs.append(fresh_process(folder(cache, warm_dir)))
+        rows.append(row(cache, runs))
     return rows

@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fastlr.bench.schema import timing
 from fastlr.bench.timing import median
 from fastlr.bench.worker import Pool
 
@@ -251,17 +252,17 @@ class Runner:
         return live
 
     def row(self, cell: Cell) -> dict:
-        """The result row of a measured cell (times scaled to ``n`` steps)."""
-        scale = cell.n / cell.steps
+        """The result row of a measured cell (times scaled to ``n`` steps: ``schema.timing``)."""
         return {
             "engine": cell.engine,
-            "n": cell.n,
-            "n_measured": cell.steps,
-            "median_s": median(cell.times) * scale,
-            "min_s": min(cell.times) * scale,
-            "rounds": len(cell.times),
+            **timing(
+                median(cell.times),
+                min(cell.times),
+                len(cell.times),
+                n=cell.n,
+                n_measured=cell.steps,
+            ),
             "reps": cell.info["reps"],
             "prepare_s": cell.prepare_s,
-            "extrapolated": cell.steps != cell.n,
             "load": None if cell.load is None else round(cell.load, 3),
         }

@@ -1,4 +1,4 @@
-"""The tables of the benchmark report, from the results dict of :func:`fastlr.bench.run`.
+"""The bulk tables of the benchmark report, from a results dict (:mod:`fastlr.bench.schema`).
 
 Throughput is in millions of steps per second (``N / median``); ratios are throughput ratios
 (``> 1``: fastlr faster) of medians measured in the same run, interleaved; "of the all-core fill"
@@ -6,7 +6,7 @@ is the fraction of the write limit (a parallel fill of the same buffer on every 
 reaches, "of np.fill" the same against NumPy's single-threaded fill. Values measured on fewer
 steps than N and extrapolated (the per-cell time budget) are marked ``*``. Results of schema 1
 (every engine in one process, no ``keras_xla`` or ``fill_parallel`` rows) render with ``-`` where
-a column has no data.
+a column has no data. The tables of the other sections: :mod:`fastlr.bench.section_tables`.
 """
 
 from __future__ import annotations
@@ -108,7 +108,10 @@ def _extrapolated_note(row: dict) -> str:
 def headline_table(results: dict) -> str:
     """Every engine on :data:`HEADLINE_FAMILY` at its largest N: M steps/s and ratios."""
     index = _bulk_index(results)
-    n = max(r["n"] for r in results["bulk"] if r["family"] == HEADLINE_FAMILY)
+    sizes = [r["n"] for r in results.get("bulk", []) if r["family"] == HEADLINE_FAMILY]
+    if not sizes:  # e.g. a pytest run that selected other families
+        return ""
+    n = max(sizes)
     fastlr = index.get((HEADLINE_FAMILY, n, "fastlr"))
     fill, np_fill = _fill(index, n), _fill(index, n, "fill")
     rows = []
@@ -199,6 +202,8 @@ def method_text(results: dict) -> str:
             "Schema 1 run: every engine ran in the benchmark's own process, TF engines before "
             "fastlr; *of fill* is NumPy's single-threaded fill."
         )
+    if "workers" not in method:  # another harness than `fastlr bench` says how it measured
+        return method.get("summary", "")
     workers = method.get("workers", {})
     kinds = "; ".join(f"{k}: {', '.join(w.get('engines', []))}" for k, w in workers.items())
     budget = method.get("budget", {})
@@ -232,7 +237,9 @@ def method_text(results: dict) -> str:
 def sweep_table(results: dict) -> str:
     """M steps/s of every engine on :data:`HEADLINE_FAMILY` over N."""
     index = _bulk_index(results)
-    sizes = sorted({r["n"] for r in results["bulk"] if r["family"] == HEADLINE_FAMILY})
+    sizes = sorted({r["n"] for r in results.get("bulk", []) if r["family"] == HEADLINE_FAMILY})
+    if not sizes:
+        return ""
     rows = []
     for engine, label in ENGINES.items():
         family = "-" if engine in ("fill", "fill_parallel") else HEADLINE_FAMILY
@@ -243,79 +250,20 @@ def sweep_table(results: dict) -> str:
     return f"**{title}**\n\n" + _table(["engine", *(f"N={n:.0e}" for n in sizes)], rows)
 
 
-def cycles_table(results: dict) -> str:
-    rows, base = [], {}
-    for r in results.get("cycles", []):
-        base.setdefault(r["family"], r["median_s"])
-        rows.append(
-            [
-                r["family"],
-                str(r["cycles"]),
-                _fmt(_mps(r)),
-                f"{r['median_s'] / base[r['family']]:.2f}x",
-            ]
-        )
-    n = results["cycles"][0]["n"] if rows else 0
-    title = f"Cost vs number of cycles (fastlr, N = {n:,})"
-    return f"**{title}**\n\n" + _table(["family", "cycles", "M steps/s", "time vs 1 cycle"], rows)
-
-
-def step_table(results: dict) -> str:
-    rows = [
-        [
-            r["label"],
-            _fmt(r["per_step_s"] * 1e3, " ms"),
-            f"{r['ratio_vs_constant']:.2f}x",
-            str(r["steps"]),
-        ]
-        for r in results.get("step_overhead", [])
-    ]
-    title = "Training step inside model.fit (per-step median)"
-    return f"**{title}**\n\n" + _table(["learning rate", "per step", "vs constant", "steps"], rows)
-
-
-def first_call_table(results: dict) -> str:
-    rows = [
-        [
-            r["cache"],
-            _fmt(r["total_s"], " s"),
-            _fmt(r["import_s"], " s"),
-            _fmt(r["numba_init_s"], " s"),
-            _fmt(r["first_call_s"], " s"),
-        ]
-        for r in results.get("first_call", [])
-    ]
-    header = ["cache", "whole process", "import", "Numba init", "first evaluate(10**6)"]
-    return "**Fresh process to the first 10**6 values**\n\n" + _table(header, rows)
-
-
-def cuda_table(results: dict) -> str | None:
-    rows = results.get("cuda") or []
-    if not rows:
-        return None
-    by = {(r["engine"], r["n"]): r for r in rows}
-    out = []
-    for n in sorted({r["n"] for r in rows}):
-        f, copy = by.get(("fastlr", n)), by.get(("copy", n))
-        cells = [f"{n:.0e}"]
-        for e in ("fastlr", "cupy", "jax", "copy"):
-            cells.append(_fmt(_mps(by[(e, n)])) if (e, n) in by else "-")
-        cells.append(f"{copy['median_s'] / f['median_s']:.0%}" if f and copy else "-")
-        for peer in ("cupy", "jax"):
-            p = by.get((peer, n))
-            cells.append(_fmt(p["median_s"] / f["median_s"], "x") if p and f else "-")
-        out.append(cells)
-    device = rows[0].get("device", "GPU")
-    header = ["N", "fastlr M/s", "CuPy M/s", "JAX M/s", "copy M/s", "of copy", "vs CuPy", "vs JAX"]
-    return f"**GPU: {device}, WarmupCosineDecay float32**\n\n" + _table(header, out)
+_SHOWN_VERSIONS = {
+    "numpy": "NumPy",
+    "numba": "Numba",
+    "tensorflow": "TensorFlow",
+    "keras": "Keras",
+    "fastlr": "fastlr",
+}
 
 
 def machine_line(results: dict) -> str:
+    """CPU, cores, memory, platform, Python and the versions of the packages that were installed
+    (a GPU harness may run without TensorFlow and Keras)."""
     m = results["machine"]
     v = m["versions"]
     mem = f", {m['memory_gib']} GiB" if m.get("memory_gib") else ""
-    return (
-        f"{m['cpu']}, {m['cores']} cores{mem}; {m['platform']}; Python {m['python']}, "
-        f"NumPy {v.get('numpy')}, Numba {v.get('numba')}, TensorFlow {v.get('tensorflow')}, "
-        f"Keras {v.get('keras')}, fastlr {v.get('fastlr')}"
-    )
+    shown = ", ".join(f"{name} {v[pkg]}" for pkg, name in _SHOWN_VERSIONS.items() if v.get(pkg))
+    return f"{m['cpu']}, {m['cores']} cores{mem}; {m['platform']}; Python {m['python']}, {shown}"

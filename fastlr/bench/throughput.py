@@ -157,6 +157,25 @@ def cycle_schedules(n: int) -> dict[tuple[str, int], Any]:
     return out
 
 
+def composites(n: int) -> dict[str, Any]:
+    """A flat schedule, its parts, and composites that build it from them, for ``n`` steps: what
+    composition costs over the flat formula (every child is evaluated at every step)."""
+    import fastlr
+
+    w, h = n // 100, n // 100
+    cosine = fastlr.CosineDecay(0.1, n - w - h, alpha=1e-4)
+    return {
+        "flat WarmupCosineDecay": fastlr.WarmupCosineDecay(0.1, n, w, h, min_lr=1e-5),
+        "part CosineDecay": cosine,
+        "part Constant": fastlr.Constant(1e-5),
+        "depth 1 Warmup(CosineDecay)": fastlr.Warmup(cosine, w),
+        # warmup + hold + cosine + floor, three levels deep
+        "depth 3 Sequential(Warmup(Offset(CosineDecay)), Constant)": fastlr.Sequential(
+            [fastlr.Warmup(fastlr.Offset(cosine, 0), w), fastlr.Constant(1e-5)], [n - h]
+        ),
+    }
+
+
 def buffer(n: int) -> np.ndarray:
     """A float32 buffer of ``n`` values with its pages faulted in."""
     out = np.empty(n, dtype=np.float32)

@@ -302,21 +302,32 @@ def step_overhead(
                 max_rounds=max(1, max_rounds // passes),
                 budget_s=budget_s / passes,
             )
-    rows = []
-    for name in names:
-        n = runners[name].steps
-        rows.append(
-            dict(
-                variant=name,
-                label=VARIANTS[name],
-                per_step_s=median(times[name]) / n,
-                min_per_step_s=min(times[name]) / n,
-                rounds=len(times[name]),
-                steps=n,
-            )
-        )
+    rows = [
+        row(name, runners[name].steps, median(times[name]), min(times[name]), len(times[name]))
+        for name in names
+    ]
+    for r in with_ratios(rows):
+        progress(f"{r['variant']}: {1e3 * r['per_step_s']:.3f} ms/step ({r['rounds']} rounds)")
+    return rows
+
+
+def row(variant: str, steps: int, median_s: float, min_s: float, rounds: int) -> dict:
+    """The result row of ``variant`` from its round times (``steps`` training steps a round);
+    :func:`with_ratios` adds ``ratio_vs_constant``."""
+    return dict(
+        variant=variant,
+        label=VARIANTS[variant],
+        per_step_s=median_s / steps,
+        min_per_step_s=min_s / steps,
+        rounds=rounds,
+        steps=steps,
+    )
+
+
+def with_ratios(rows: list[dict]) -> list[dict]:
+    """Set every row's ``ratio_vs_constant`` (``per_step_s`` over the constant LR's; ``None``
+    without a constant row); returns ``rows``."""
     ref = next((r["per_step_s"] for r in rows if r["variant"] == "constant"), None)
     for r in rows:
         r["ratio_vs_constant"] = None if ref is None else r["per_step_s"] / ref
-        progress(f"{r['variant']}: {1e3 * r['per_step_s']:.3f} ms/step ({r['rounds']} rounds)")
     return rows

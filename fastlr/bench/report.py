@@ -1,8 +1,10 @@
 """Turn benchmark results (the dict of :func:`fastlr.bench.run`) into a report.
 
 * :func:`write` -> ``results.json``, ``report.md`` and the PNG plots in one folder;
-* :func:`readme_table` -> the README's benchmark section, regenerated from a committed JSON by
-  ``python -m fastlr.bench.report benchmarks/results/<file>.json --readme README.md``.
+* :func:`readme_table` -> the generated benchmark sections of ``README.md`` (the headline table)
+  and ``docs/benchmarks.md`` (every table), regenerated from a committed JSON by
+  ``python -m fastlr.bench.report benchmarks/results/<file>.json --readme README.md --docs
+  docs/benchmarks.md``.
 
 The tables and what their numbers mean: :mod:`fastlr.bench.tables`; the plots:
 :mod:`fastlr.bench.plots`.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,19 +105,26 @@ def markdown(results: dict, command: str = "fastlr bench") -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def readme_table(results: dict, source: str) -> str:
-    """The README's benchmark section: headline and family tables, machine, and provenance."""
-    command = f"python -m fastlr.bench.report {source} --readme README.md"
+def readme_table(results: dict, source: str, *, full: bool = False, link: str | None = None) -> str:
+    """A generated benchmark section: the README's (machine, provenance and the headline table)
+    or, with ``full``, ``docs/benchmarks.md``'s (also the method and every table of the run).
+    ``link`` is the raw-numbers link as seen from the file written (default ``source``)."""
+    command = f"python -m fastlr.bench.report {source} --readme README.md --docs docs/benchmarks.md"
+    sizes = family_sizes(results) if full else []
     parts = [
         README_START,
         f"Measured with `{results.get('command', 'fastlr bench')}` on {machine_line(results)} "
-        f"({results['date'][:10]}; raw numbers: [`{source}`]({source}); this section is "
+        f"({results['date'][:10]}; raw numbers: [`{source}`]({link or source}); this section is "
         f"generated from that file by `{command}`).",
-        method_text(results),
+        method_text(results) if full else "",
         headline_table(results),
-        *(families_table(results, n) for n in family_sizes(results)),
-        keras_missing(results),
-        step_table(results) if results.get("step_overhead") else "",
+        *(families_table(results, n) for n in sizes),
+        keras_missing(results) if full else "",
+        *(engines_table(results, n) for n in sizes),
+        sweep_table(results) if full else "",
+        cycles_table(results) if full and results.get("cycles") else "",
+        step_table(results) if full and results.get("step_overhead") else "",
+        first_call_table(results) if full and results.get("first_call") else "",
         README_END,
     ]
     return "\n\n".join(p for p in parts if p)
@@ -154,15 +164,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m fastlr.bench.report", description="results.json -> report / README table"
     )
     parser.add_argument("results", help="a results.json written by `fastlr bench`")
-    parser.add_argument("--readme", help="README to update in place")
+    parser.add_argument("--readme", help="README to update in place (the headline table)")
+    parser.add_argument("--docs", help="benchmarks page to update in place (every table)")
     parser.add_argument("-o", "--output", help="folder for report.md and the plots")
     args = parser.parse_args(argv)
     results: dict[str, Any] = json.loads(Path(args.results).read_text())
     if args.readme:
         update_readme(Path(args.readme), readme_table(results, args.results))
+    if args.docs:  # the raw-numbers link, relative to the page's folder
+        link = Path(os.path.relpath(args.results, Path(args.docs).parent)).as_posix()
+        update_readme(Path(args.docs), readme_table(results, args.results, full=True, link=link))
     if args.output:
         write(results, args.output)
-    if not (args.readme or args.output):
+    if not (args.readme or args.docs or args.output):
         print(markdown(results))
     return 0
 

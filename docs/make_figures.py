@@ -1,4 +1,5 @@
-"""Regenerate the README's figures: ``python docs/make_figures.py`` (needs the ``plot`` extra)."""
+"""Regenerate the figures of the README and docs/training.md: ``python docs/make_figures.py`` (needs
+the ``plot`` extra)."""
 
 from __future__ import annotations
 

@@ -450,16 +450,38 @@ def test_readme_section_is_replaced_between_markers(small_results, tmp_path):
         report.update_readme(readme, section)
 
 
-def test_readme_benchmark_section_is_generated_from_the_committed_results():
-    text = (ROOT / "README.md").read_text()
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md"])
+def test_benchmark_sections_are_generated_from_the_committed_results(page):
+    """README.md has the headline table, docs/benchmarks.md every table, both generated from the
+    same committed run (the raw-numbers link relative to each file)."""
+    text = (ROOT / page).read_text()
     section = text[text.index(report.README_START) : text.index(report.README_END)]
     source = re.search(r"raw numbers: \[`([^`]+)`\]", section).group(1)
     results = json.loads((ROOT / source).read_text())
-    want = report.readme_table(results, source)
+    full = page != "README.md"
+    link = os.path.relpath(source, os.path.dirname(page) or ".")
+    want = report.readme_table(results, source, full=full, link=link)
     assert results.get("schema", 1) >= 2, f"{source}: a schema-1 run (engines in one process)"
     assert section + report.README_END == want, "run: " + (
-        f"python -m fastlr.bench.report {source} --readme README.md"
+        f"python -m fastlr.bench.report {source} --readme README.md --docs docs/benchmarks.md"
     )
+
+
+def test_report_command_writes_the_readme_and_the_docs_page(small_results, tmp_path, monkeypatch):
+    """``--readme`` gets the headline table, ``--docs`` every table, linked from its folder."""
+    results, _ = small_results
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(results))
+    (tmp_path / "docs").mkdir()
+    pages = {"README.md": tmp_path / "README.md", "docs": tmp_path / "docs" / "benchmarks.md"}
+    for path in pages.values():
+        path.write_text(f"intro\n\n{report.README_START}\n{report.README_END}\n")
+    monkeypatch.chdir(tmp_path)
+    report.main(["results.json", "--readme", "README.md", "--docs", "docs/benchmarks.md"])
+    readme, docs = (p.read_text() for p in pages.values())
+    assert "](results.json)" in readme and "](../results.json)" in docs
+    assert report.headline_table(results) in readme and report.headline_table(results) in docs
+    assert report.method_text(results) in docs and report.method_text(results) not in readme
 
 
 def test_fresh_process_reports_every_phase(tmp_path):

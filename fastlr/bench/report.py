@@ -2,9 +2,13 @@
 by ``fastlr bench``, ``pytest benchmarks --results-json FILE`` or ``benchmarks/gpu_bench.py``.
 
 * :func:`write` -> ``results.json``, ``report.md`` and the PNG plots in one folder;
-* :func:`readme_table` -> the README's benchmark section, regenerated from a committed JSON by
-  ``python -m fastlr.bench.report benchmarks/results/<file>.json --readme README.md``;
-* ``python -m fastlr.bench.report FILE`` prints the report (``-o DIR`` writes it with the plots).
+* :func:`readme_table` -> the generated benchmark sections of ``README.md`` (the headline table)
+  and ``docs/benchmarks.md`` (every table), regenerated from a committed JSON by
+  ``python -m fastlr.bench.report benchmarks/results/<file>.json --readme README.md --docs
+  docs/benchmarks.md``.
+* ``python -m fastlr.bench.report FILE`` prints the report (``-o DIR`` writes it with the plots);
+  FILE is any results file: ``fastlr bench``'s, ``pytest benchmarks --results-json FILE``'s or
+  ``benchmarks/gpu_bench.py``'s.
 
 The tables and what their numbers mean: :mod:`fastlr.bench.tables` (bulk) and
 :mod:`fastlr.bench.section_tables` (the other sections); the plots: :mod:`fastlr.bench.plots`.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,19 +120,26 @@ def _has_sweep(results: dict) -> bool:
     return any(r["family"] == HEADLINE_FAMILY for r in results.get("bulk") or [])
 
 
-def readme_table(results: dict, source: str) -> str:
-    """The README's benchmark section: headline and family tables, machine, and provenance."""
-    command = f"python -m fastlr.bench.report {source} --readme README.md"
+def readme_table(results: dict, source: str, *, full: bool = False, link: str | None = None) -> str:
+    """A generated benchmark section: the README's (machine, provenance and the headline table)
+    or, with ``full``, ``docs/benchmarks.md``'s (also the method and every table of the run).
+    ``link`` is the raw-numbers link as seen from the file written (default ``source``)."""
+    command = f"python -m fastlr.bench.report {source} --readme README.md --docs docs/benchmarks.md"
+    sizes = family_sizes(results) if full else []
     parts = [
         README_START,
         f"Measured with `{results.get('command', 'fastlr bench')}` on {machine_line(results)} "
-        f"({results['date'][:10]}; raw numbers: [`{source}`]({source}); this section is "
+        f"({results['date'][:10]}; raw numbers: [`{source}`]({link or source}); this section is "
         f"generated from that file by `{command}`).",
-        method_text(results),
+        method_text(results) if full else "",
         headline_table(results),
-        *(families_table(results, n) for n in family_sizes(results)),
-        keras_missing(results),
-        step_table(results) if results.get("step_overhead") else "",
+        *(families_table(results, n) for n in sizes),
+        keras_missing(results) if full else "",
+        *(engines_table(results, n) for n in sizes),
+        sweep_table(results) if full else "",
+        cycles_table(results) if full and results.get("cycles") else "",
+        step_table(results) if full and results.get("step_overhead") else "",
+        first_call_table(results) if full and results.get("first_call") else "",
         README_END,
     ]
     return "\n\n".join(p for p in parts if p)
@@ -188,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a results file of `fastlr bench`, `pytest benchmarks --results-json FILE` or "
         "benchmarks/gpu_bench.py",
     )
-    parser.add_argument("--readme", help="README to update in place")
+    parser.add_argument("--readme", help="README to update in place (the headline table)")
+    parser.add_argument("--docs", help="benchmarks page to update in place (every table)")
     parser.add_argument("-o", "--output", help="folder for report.md and the plots")
     args = parser.parse_args(argv)
     try:
@@ -197,9 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
     if args.readme:
         update_readme(Path(args.readme), readme_table(results, args.results))
+    if args.docs:  # the raw-numbers link, relative to the page's folder
+        link = Path(os.path.relpath(args.results, Path(args.docs).parent)).as_posix()
+        update_readme(Path(args.docs), readme_table(results, args.results, full=True, link=link))
     if args.output:
         write(results, args.output)
-    if not (args.readme or args.output):
+    if not (args.readme or args.docs or args.output):
         print(markdown(results))
     return 0
 

@@ -24,40 +24,27 @@ _LAZY = {
     "LRFinderResult": "fastlr.finder",
     "plot_schedule": "fastlr.plot",
     "plot_lr_finder": "fastlr.plot",
-    "Schedule": "fastlr.schedules",
-    "REGISTRY": "fastlr.schedules",
-    "Constant": "fastlr.schedules",
-    "CosineDecay": "fastlr.schedules",
-    "CosineDecayRestarts": "fastlr.schedules",
-    "CyclicalLearningRate": "fastlr.schedules",
-    "ExponentialDecay": "fastlr.schedules",
-    "ExponentialRange": "fastlr.schedules",
-    "InverseSqrtDecay": "fastlr.schedules",
-    "InverseTimeDecay": "fastlr.schedules",
-    "OneCycle": "fastlr.schedules",
-    "Offset": "fastlr.schedules",
-    "Scale": "fastlr.schedules",
-    "Sequential": "fastlr.schedules",
-    "Table": "fastlr.schedules",
-    "Warmup": "fastlr.schedules",
-    "PiecewiseConstantDecay": "fastlr.schedules",
-    "PolynomialDecay": "fastlr.schedules",
-    "WarmupCosineDecay": "fastlr.schedules",
-    "WarmupCosineRestarts": "fastlr.schedules",
-    "WarmupStableDecay": "fastlr.schedules",
 }
-
-__all__ = ["__version__", *sorted(_LAZY), "optimizers"]
 
 
 _SUBMODULES = ("optimizers",)
 """Submodules loaded on first attribute access (``fastlr.optimizers.SGD``): they import Keras."""
 
 
+def _schedule_names() -> list[str]:
+    """Every schedule class (and ``Schedule``, ``REGISTRY``): the catalogue registers itself, so
+    a new family needs no line here. Importing :mod:`fastlr.schedules` loads NumPy only."""
+    return ["REGISTRY", "Schedule", *import_module("fastlr.schedules").REGISTRY]
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return import_module(f"fastlr.{name}")
+    if name == "__all__":
+        return ["__version__", *sorted([*_LAZY, *_schedule_names()]), *_SUBMODULES]
     module = _LAZY.get(name)
+    if module is None and not name.startswith("__") and name in _schedule_names():
+        module = "fastlr.schedules"
     if module is None:
         raise AttributeError(f"module 'fastlr' has no attribute {name!r}")
     value = getattr(import_module(module), name)
@@ -66,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES) | set(_schedule_names()))
 
 
 def _install_keras_hook() -> None:

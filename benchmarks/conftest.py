@@ -37,6 +37,14 @@ METHOD = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Benchmarks time one process at a time: the test suite's parallel workers (``-n auto`` in
+    ``pyproject.toml``) are switched off here, before pytest-xdist starts them."""
+    if getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("fastlr").addoption(
         "--results-json",

@@ -9,10 +9,14 @@ import os
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# A per-session cache dir: a stale compiled kernel can never hide a change.
-os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-numba-cache-")
-# Generated kernel modules too: every test session compiles from the current sources.
-os.environ["FASTLR_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastlr-kernels-")
+# One cache folder per test run, fresh (a stale compiled kernel can never hide a change) and
+# shared by the run's processes: pytest-xdist's workers and the fresh-process tests inherit this
+# environment from the process that loaded this file first, so each kernel (and each generated
+# kernel module) is compiled once per run, then loaded from the cache.
+if "FASTLR_TEST_RUN_CACHE" not in os.environ:
+    os.environ["FASTLR_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="fastlr-test-run-")
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.environ["FASTLR_TEST_RUN_CACHE"], "numba")
+    os.environ["FASTLR_CACHE_DIR"] = os.path.join(os.environ["FASTLR_TEST_RUN_CACHE"], "kernels")
 # device="cuda" runs in Numba's CUDA simulator unless a GPU is present (or FASTLR_REAL_GPU=1);
 # it must be set before numba.cuda is first imported.
 if os.environ.get("FASTLR_REAL_GPU") != "1" and not os.path.exists("/dev/nvidiactl"):

@@ -103,7 +103,8 @@ processes are left out: ``test_bench.py`` runs them)."""
 @pytest.mark.slow
 def test_pytest_benchmark_suites_write_the_results_format(tmp_path):
     out = tmp_path / "pytest.json"
-    argv = ["-q", "-p", "no:cacheprovider", "benchmarks", "-k", K, "--results-json", str(out)]
+    argv = ["-q", "-n", "0", "-p", "no:cacheprovider", "benchmarks", "-k", K]
+    argv += ["--results-json", str(out)]
     argv += ["--benchmark-max-time=0.01", "--benchmark-min-rounds=3", "--benchmark-warmup=off"]
     env = {**os.environ, "FASTLR_BENCH_N": "1000", "FASTLR_BENCH_STEPS": "3"}
     proc = subprocess.run(

@@ -375,8 +375,10 @@ def test_reference_matches_keras_below_2_24(case):
     import keras
 
     name, params = CASES[case]
-    peer = getattr(keras.optimizers.schedules, name)(**params)
     config = {k: v for k, v in REGISTRY[name](**params).get_config().items() if k != "name"}
+    # Keras gets fastlr's normalized parameters: it takes the same ones, but not every spelling
+    # fastlr accepts (a list of int and float values is a mixed-dtype tensor there).
+    peer = getattr(keras.optimizers.schedules, name)(**config)
     steps = [s for s in reference_steps(REGISTRY[name](**params)).tolist() if s < 2**16]
     # Eager, as Keras documents it: under tf.function, grappler may turn ``step / decay_steps``
     # into ``step * (1 / decay_steps)``, and ceil(21 * float32(1/7)) = 4 for PolynomialDecay.

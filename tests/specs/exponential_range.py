@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import math
-from fractions import Fraction
+from decimal import Decimal
 
 from specs import Spec
 from specs._kinds import COUNT, POSITIVE_RATE
@@ -15,8 +16,11 @@ def reference_exponential_range(step, *, start_lr, end_lr, num_steps):
     t = min(as_step(step), num_steps)
     if t >= num_steps:
         return float(end_lr)
-    p = float(Fraction(t, num_steps))
-    return start_lr * math.exp(p * math.log(end_lr / start_lr))
+    # In 50-digit decimal logs, ``exp((1 - p) ln start + p ln end)``: the ratio of two valid
+    # rates may overflow (5e-324 to 1e4), and the power of a rounded ratio would not be exact.
+    with decimal.localcontext(prec=50):
+        p = Decimal(t) / Decimal(num_steps)
+        return float(((1 - p) * Decimal(start_lr).ln() + p * Decimal(end_lr).ln()).exp())
 
 
 def _step_change(s, b: int) -> float:

@@ -124,25 +124,3 @@ class _Unbound:
 
 xp: Any = _Unbound()
 """Placeholder namespace formulas import; :func:`bind` replaces it per engine."""
-
-
-def evaluate_tree(schedule: Any, ops: Any, step: Any) -> Any:
-    """Evaluate a schedule, composite or not, with the vocabulary ``ops`` (vectorized engines).
-
-    A leaf runs its formula. A composite runs child ``i`` at ``max(child_step(i, step, *own), 0)``
-    and folds the children's values with ``fold(i, acc, value, step, *own)``; both are formulas
-    of the composite's class, bound like any other. The loop over children is over Python objects
-    (trace time in a graph), never over steps.
-    """
-    children = schedule.children()
-    own = schedule.formula_args()
-    if not children:
-        return schedule.bound_formula(ops)(step, *own)
-    cls = type(schedule)
-    child_step = bind(cls.child_step, ops)
-    fold = bind(cls.fold, ops)
-    acc = 0.0
-    for i, child in enumerate(children):
-        value = evaluate_tree(child, ops, ops.maximum(child_step(i, step, *own), 0))
-        acc = fold(i, acc, value, step, *own)
-    return acc

@@ -14,6 +14,7 @@ and ``Table``.
 4. Errors: Keras built-in and non-schedule children, bad boundaries / offsets / tables.
 5. Purity and XLA (one trace for every step). (``model.fit(jit_compile=True)`` applying exactly
    a composite's values is checked with the other schedules in ``test_keras.py``.)
+6. One walk: the NumPy engine runs the same generated composite code the Numba kernels compile.
 """
 
 from __future__ import annotations
@@ -689,3 +690,31 @@ def test_one_xla_trace_serves_every_step(make):
     assert len(traces) == 1
     _assert_f32(got, want, np.array(steps), s)
     np.testing.assert_array_equal(got, _graph(s, steps))
+
+
+def test_every_engine_runs_the_one_generated_walk(monkeypatch):
+    """One walk over a composite's children: the vectorized engines (here NumPy) run, uncompiled,
+    the very code the Numba engines compile, generated once per composite class by
+    ``_structure._composite_source``; no engine has a walk of its own."""
+    from fastlr.engines import _structure, numba_cpu
+    from fastlr.engines.numpy_ref import NumpyOps
+
+    nest = Warmup(fastlr.Sequential([CosineDecay(0.1, 10), Offset(Constant(0.01), 3)], [20]), 5)
+    struct = _structure.structure(nest)
+    generated = []
+    source = _structure._composite_source
+
+    def spy(cls, n_children):
+        generated.append(cls.__name__)
+        return source(cls, n_children)
+
+    monkeypatch.setattr(_structure, "_composite_source", spy)
+    monkeypatch.setattr(_structure, "_VECTORIZED", {})  # fresh caches: both engines generate
+    monkeypatch.setattr(numba_cpu, "_SCALARS", {})
+    reference(nest, np.arange(40))
+    assert generated == ["Warmup", "Sequential", "Offset"]
+    compiled = numba_cpu.scalar_function(struct)
+    assert generated == ["Warmup", "Sequential", "Offset"] * 2
+    plain = _structure._VECTORIZED[NumpyOps][struct]
+    assert compiled.py_func.__code__ == plain.__code__
+    assert "max" not in plain.__code__.co_names  # the vocabulary's `maximum`, for tensors too

@@ -1,21 +1,24 @@
-"""What a compiled kernel depends on, and the scalar function it calls per step.
-
-Shared by the Numba CPU and CUDA engines:
+"""The one composite walk, shared by every engine, and what a compiled kernel depends on.
 
 * :func:`structure`: ``("module:Class", statics, child structures...)``, where ``statics`` are
   the values of the schedule's :attr:`~fastlr.schedules.Schedule.static` parameters. One compiled
-  kernel serves every schedule of the same structure; the other parameters are runtime arguments.
+  kernel serves every schedule of the same structure; the other parameters are runtime arguments
+  (:func:`kernel_args`).
 * :func:`flat_args`: those runtime arguments as one flat tuple (Numba's parallel lowering refuses
   nested tuples in a kernel argument) and the shape that :func:`nest_source` rebuilds inside.
 * :func:`build_scalar`: ``scalar(step, args) -> float64`` for a structure, over an engine's
   vocabulary and jit. Static parameters are written into the generated source as literals, so
   the compiler folds the formula's ``if`` on them; composites are unrolled over their children.
+  The Numba CPU and CUDA engines compile it for one step at a time; :func:`evaluate_tree` runs
+  the same generated code, uncompiled, on a whole array or tensor of steps (the TensorFlow,
+  JAX, PyTorch and NumPy engines). So a composite's walk over its children is written once.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -183,15 +186,19 @@ def build_segments(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) 
 def _composite_source(cls: type, n_children: int) -> str:
     """Source of a composite's scalar: children unrolled, each at its own step, then folded.
 
-    The composite's own arguments are spelled out (``own[0], own[1]``), not ``*own``: Numba
-    inlines no call with a starred argument, and a call left in the loop stops vectorization.
+    Child ``i`` runs at ``maximum(child_step(i, step, *own), 0)`` and its value is folded into
+    the result with ``fold(i, acc, value, step, *own)``, from ``acc = 0.0``. ``maximum`` is the
+    engine's vocabulary function (not Python's ``max``), so the same source serves a scalar step
+    in a kernel and a tensor of steps in a graph. The composite's own arguments are spelled out
+    (``own[0], own[1]``), not ``*own``: Numba inlines no call with a starred argument, and a
+    call left in the loop stops vectorization.
     """
     import inspect
 
     n_own = len(inspect.signature(cls.fold).parameters) - 4  # fold(i, acc, value, step, *own)
     own = "".join(f", own[{j}]" for j in range(n_own))
     lines = [
-        "def make(child_step, fold, children):",
+        "def make(child_step, fold, maximum, children):",
         "    " + "".join(f"c{i}, " for i in range(n_children)) + "= children",
         "    def scalar(step, args):",
         "        own = args[0]",
@@ -199,7 +206,7 @@ def _composite_source(cls: type, n_children: int) -> str:
     ]
     for i in range(n_children):
         lines.append(
-            f"        acc = fold({i}, acc, c{i}(max(child_step({i}, step{own}), 0), "
+            f"        acc = fold({i}, acc, c{i}(maximum(child_step({i}, step{own}), 0), "
             f"args[{i + 1}]), step{own})"
         )
     lines += ["        return acc", "    return scalar"]
@@ -210,15 +217,27 @@ _LOCK = threading.RLock()
 
 
 def build_scalar(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) -> Any:
-    """``scalar(step, args) -> float64`` for ``struct``, over the vocabulary ``ops`` and compiled
-    by ``wrap`` (the CPU engine's ``njit``, or the CUDA engine's device ``jit``); memoized in
-    ``cache``.
+    """``scalar(step, args)`` for ``struct`` over the vocabulary ``ops``, memoized in ``cache``.
 
-    A plain schedule calls its bound formula with the runtime ``args`` and its static values. A
-    composite runs each child's scalar at the composite's ``child_step`` and folds the values
-    with its ``fold`` (both bound formulas), unrolled over the children in generated code:
-    nesting compiles into one kernel with no Python call per element or per chunk.
+    A plain schedule calls its bound formula with the runtime ``args`` (:func:`kernel_args`) and
+    its static values. A composite runs each child's scalar at the composite's ``child_step`` and
+    folds the values with its ``fold`` (both bound formulas), unrolled over the children in
+    generated code (:func:`_composite_source`): nesting compiles into one kernel with no Python
+    call per element or per chunk.
+
+    Args:
+        struct: the schedule's :func:`structure`.
+        ops: the engine's vocabulary namespace.
+        wrap: compiles every generated and bound function (the CPU engine's ``njit``, the CUDA
+            engine's device ``jit``); ``None`` leaves them plain Python, for a vectorized
+            vocabulary (see :func:`evaluate_tree`).
+        cache: the engine's memo, one per ``(ops, wrap)``, keyed by structure.
+
+    Returns:
+        ``scalar(step, args)``: the float64 value at ``step`` (one step in a kernel, a whole
+        array or tensor of steps with a vectorized vocabulary).
     """
+    compiled = wrap if wrap is not None else _plain
     with _LOCK:
         hit = cache.get(struct)
         if hit is not None:
@@ -228,7 +247,7 @@ def build_scalar(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) ->
         namespace: dict[str, Any] = {}
         if not kids:
             exec(_leaf_source(cls, statics), namespace)
-            result = wrap(namespace["make"](cls.bound_formula(ops, wrap)))
+            result = compiled(namespace["make"](cls.bound_formula(ops, wrap)))
         else:
             if statics:
                 raise TypeError(f"{cls.__name__}: composites take no static parameters")
@@ -236,6 +255,51 @@ def build_scalar(struct: tuple, ops: Any, wrap: Any, cache: dict[tuple, Any]) ->
             children = tuple(build_scalar(s, ops, wrap, cache) for s in kids)
             child_step = bind(cls.child_step, ops, wrap)
             fold = bind(cls.fold, ops, wrap)
-            result = wrap(namespace["make"](child_step, fold, children))
+            result = compiled(namespace["make"](child_step, fold, ops.maximum, children))
         cache[struct] = result
         return result
+
+
+def _plain(fn: Any) -> Any:
+    return fn
+
+
+_VECTORIZED: dict[Any, dict[tuple, Any]] = {}
+""":func:`evaluate_tree`'s scalars, one :func:`build_scalar` cache per vocabulary."""
+_SPLIT: dict[int, tuple] = {}
+
+
+def _split(schedule: Any) -> tuple[tuple, tuple]:
+    """``(structure, kernel_args)`` of a schedule, memoized per (immutable) instance: the two
+    walks cost ~25 us each for a composite, as much as a scalar call to it in an eager graph.
+    Keyed by identity (a schedule's hash is its ``repr``), dropped when it is collected."""
+    key = id(schedule)
+    hit = _SPLIT.get(key)
+    if hit is not None and hit[0]() is schedule:
+        return hit[1], hit[2]
+    struct, args = structure(schedule), kernel_args(schedule)
+    ref = weakref.ref(schedule, lambda _, key=key: _SPLIT.pop(key, None))
+    _SPLIT[key] = (ref, struct, args)
+    return struct, args
+
+
+def evaluate_tree(schedule: Any, ops: Any, step: Any) -> Any:
+    """Evaluate a schedule, composite or not, with a vectorized vocabulary ``ops``.
+
+    Runs the uncompiled :func:`build_scalar` of the schedule's :func:`structure` (the code the
+    Numba engines compile) on the whole ``step`` array or tensor, with :func:`kernel_args`.
+    The Python calls follow the schedule's structure (trace time in a graph), never the steps.
+
+    Args:
+        schedule: a fastlr schedule.
+        ops: the engine's vocabulary (``TensorFlowOps``, ``JaxOps``, ``TorchOps``, ``NumpyOps``).
+        step: non-negative int64 steps of the engine's array type, any shape.
+
+    Returns:
+        The float64 values (an array or tensor of ``ops``' kind, possibly a Python float for a
+        schedule that does not depend on the step).
+    """
+    struct, args = _split(schedule)
+    with _LOCK:
+        cache = _VECTORIZED.setdefault(ops, {})
+    return build_scalar(struct, ops, None, cache)(step, args)

@@ -199,7 +199,7 @@ def as_step(step: Any) -> tf.Tensor:
 def call(schedule: Any, step: Any, dtype: Any = tf.float32) -> tf.Tensor:
     """Evaluate ``schedule`` at ``step`` in the graph; returns ``dtype`` of ``step``'s shape."""
     s = as_step(step)
-    from fastlr._ops import evaluate_tree
+    from fastlr.engines._structure import evaluate_tree
 
     with tf.name_scope(type(schedule).__name__):
         y = evaluate_tree(schedule, TensorFlowOps, s)

@@ -151,7 +151,7 @@ def as_step(step: Any) -> jax.Array:
 
 def call(schedule: Any, step: Any, dtype: Any = "float32") -> jax.Array:
     """Evaluate ``schedule`` at ``step`` with JAX ops; ``dtype`` of ``step``'s shape."""
-    from fastlr._ops import evaluate_tree
+    from fastlr.engines._structure import evaluate_tree
 
     with jax.enable_x64(True):
         s = as_step(step)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fastlr._ops import evaluate_tree
+from fastlr.engines._structure import evaluate_tree
 
 
 class NumpyOps:

@@ -194,7 +194,7 @@ def as_step(step: Any) -> torch.Tensor:
 
 def call(schedule: Any, step: Any, dtype: Any = torch.float32) -> torch.Tensor:
     """Evaluate ``schedule`` at ``step`` with torch ops; ``dtype`` of ``step``'s shape."""
-    from fastlr._ops import evaluate_tree
+    from fastlr.engines._structure import evaluate_tree
 
     s = as_step(step)
     y = evaluate_tree(schedule, TorchOps, s)

@@ -5,9 +5,11 @@ A composite's math is two small formulas in the same vocabulary as every schedul
 * ``child_step(i, step, *own)``: the step at which child ``i`` runs (clamped at 0 by the engine);
 * ``fold(i, acc, value, step, *own)``: folds child ``i``'s value into the result.
 
-Every engine evaluates children with their own compiled formulas: in a TF graph or NumPy, each
-child on the whole step tensor; in the Numba kernels, unrolled into one compiled scalar function.
-So composites are pure, XLA-safe, vectorizable and exact at large steps like their children.
+Every engine walks the children with the same generated code
+(:func:`fastlr.engines._structure.build_scalar`, unrolled over the children): compiled into one
+scalar function in the Numba kernels, and run on the whole step tensor in a TF graph, JAX,
+PyTorch or NumPy. So composites are pure, XLA-safe, vectorizable and exact at large steps like
+their children.
 
 Children must be fastlr schedules: a Keras built-in (or any other callable) is opaque Python that
 no kernel can compile, so it is refused with a pointer to the fastlr drop-in of the same name.

@@ -24,8 +24,9 @@ def test_every_registered_class_has_a_spec():
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_a_spec_mirrors_its_schedule_module(name):
     """``fastlr/schedules/<module>.py`` -> ``tests/specs/<module>.py``."""
-    assert SPECS[name].reference.__module__.split(".")[-1] == (
-        REGISTRY[name].__module__.split(".")[-1]
+    assert (
+        SPECS[name].reference.__module__.split(".")[-1]
+        == (REGISTRY[name].__module__.split(".")[-1])
     )
 
 

@@ -246,11 +246,11 @@ def test_bad_steps_are_refused(steps):
 @pytest.mark.parametrize(
     ("out", "why"),
     [
-        (np.empty(9), "shape"),
-        (np.empty(11), "shape"),
-        (np.empty((10, 1)), "shape"),
-        (np.empty(10, dtype=np.float32), "dtype"),
-        (np.empty(10, dtype=np.int64), "dtype"),
+        (np.zeros(9), "shape"),
+        (np.zeros(11), "shape"),
+        (np.zeros((10, 1)), "shape"),
+        (np.zeros(10, dtype=np.float32), "dtype"),
+        (np.zeros(10, dtype=np.int64), "dtype"),
         ([0.0] * 10, "NumPy array"),
         ("out", "NumPy array"),
     ],

@@ -208,6 +208,10 @@ class FakeCAI:
             "strides": None,
         }
 
+    def __repr__(self) -> str:  # a stable test id (pytest-xdist's workers compare them)
+        info = self.__cuda_array_interface__
+        return f"FakeCAI({info['shape']}, {info['typestr']!r}, readonly={info['data'][1]})"
+
 
 @needs_numba_cuda
 @pytest.mark.parametrize(
@@ -216,12 +220,12 @@ class FakeCAI:
         (dict(to_host=False), "`to_host`=False .* needs device='cuda'"),
         (dict(to_host="no", device="cuda"), "`to_host` must be True or False"),
         (dict(to_host=None, device="cuda"), "`to_host` must be True or False"),
-        (dict(to_host=False, device="cuda", out=np.empty(10, np.float32)), "`to_host`=False"),
+        (dict(to_host=False, device="cuda", out=np.zeros(10, np.float32)), "`to_host`=False"),
         (dict(device="cuda", out=[0.0] * 10), "CUDA device array"),
         (dict(device="cuda", out=FakeCAI((9,))), r"`out` must have shape \(10,\)"),
         (dict(device="cuda", out=FakeCAI((10,), "<f8")), "`out` must have dtype float32"),
         (dict(device="cuda", out=FakeCAI((10,), readonly=True)), "`out` must be writeable"),
-        (dict(device="cuda", out=np.empty(10)), "`out` must have dtype float32"),
+        (dict(device="cuda", out=np.zeros(10)), "`out` must have dtype float32"),
         (dict(device="cuda", dtype="float16"), "`dtype`"),
         (dict(device="CUDA"), "`device` must be one of"),
         (dict(device="gpu"), "`device` must be one of"),

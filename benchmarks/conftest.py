@@ -40,9 +40,9 @@ METHOD = (
 def pytest_configure(config: pytest.Config) -> None:
     """Benchmarks time one process at a time: the test suite's parallel workers (``-n auto`` in
     ``pyproject.toml``) are switched off here, before pytest-xdist starts them."""
-    if getattr(config.option, "numprocesses", None):
+    if hasattr(config.option, "numprocesses"):  # pytest-xdist is installed
         config.option.numprocesses = 0
-        config.option.dist = "no"
+        config.option.dist = "no"  # (pytest-benchmark disables itself under any other mode)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -106,7 +106,11 @@ def test_pytest_benchmark_suites_write_the_results_format(tmp_path):
     argv = ["-q", "-n", "0", "-p", "no:cacheprovider", "benchmarks", "-k", K]
     argv += ["--results-json", str(out)]
     argv += ["--benchmark-max-time=0.01", "--benchmark-min-rounds=3", "--benchmark-warmup=off"]
-    env = {**os.environ, "FASTLR_BENCH_N": "1000", "FASTLR_BENCH_STEPS": "3"}
+    # (not as a pytest-xdist worker: pytest-benchmark switches itself off inside one)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))
+    }
+    env.update(FASTLR_BENCH_N="1000", FASTLR_BENCH_STEPS="3")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", *argv],
         cwd=ROOT,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import kernel_recorder, probe_model, run_fresh_python
-from specs import EXAMPLES, LARGE_STEPS, example_schedules
+from specs import EXAMPLES, LARGE_STEPS, SPECS, example_schedules
 
 import fastlr
 from fastlr.schedules import KERAS_NAMED, REGISTRY, Schedule
@@ -31,85 +31,9 @@ def _graph(schedule, steps, dtype=tf.int64):
 # 1. Parity with keras.optimizers.schedules
 # ------------------------------------------------------------------------------------------------
 
-PARITY: dict[str, list[dict]] = {
-    "ExponentialDecay": [
-        dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.96),
-        dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
-        dict(initial_learning_rate=1.0, decay_steps=1e3, decay_rate=0.5),
-        dict(initial_learning_rate=0.05, decay_steps=12.5, decay_rate=0.9),
-        dict(initial_learning_rate=0.05, decay_steps=12.5, decay_rate=0.9, staircase=True),
-        dict(initial_learning_rate=2.0, decay_steps=7, decay_rate=0.97, staircase=True, name="exp"),
-    ],
-    "InverseTimeDecay": [
-        dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5),
-        dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=True),
-        dict(initial_learning_rate=1.0, decay_steps=12.5, decay_rate=2.0),
-        dict(initial_learning_rate=1.0, decay_steps=1e3, decay_rate=1.0, staircase=True),
-        dict(initial_learning_rate=0.3, decay_steps=12.5, decay_rate=0.25, staircase=True),
-    ],
-    "PolynomialDecay": [
-        dict(initial_learning_rate=0.1, decay_steps=1000),
-        dict(initial_learning_rate=0.1, decay_steps=300, end_learning_rate=0.001, power=2.0),
-        dict(
-            initial_learning_rate=0.1,
-            decay_steps=300,
-            end_learning_rate=0.01,
-            power=0.5,
-            cycle=True,
-        ),
-        dict(
-            initial_learning_rate=0.1, decay_steps=7, end_learning_rate=0.0, power=3.0, cycle=True
-        ),
-        dict(
-            initial_learning_rate=1.0,
-            decay_steps=12.5,
-            end_learning_rate=0.1,
-            power=1.5,
-            cycle=True,
-        ),
-        dict(initial_learning_rate=0.1, decay_steps=1e3, cycle=True),
-        dict(initial_learning_rate=0.5, decay_steps=12.5, end_learning_rate=0.05),
-    ],
-    "PiecewiseConstantDecay": [
-        dict(boundaries=[500], values=[1.0, 0.5]),
-        dict(boundaries=[100, 200, 1000, 1500], values=[1.0, 0.5, 0.25, 0.1, 0.01]),
-        dict(boundaries=[0, 1, 2], values=[0.4, 0.3, 0.2, 0.1]),
-        dict(boundaries=[10, 20.5, 300], values=[0.3, 0.2, 0.1, 0.05], name="pw"),
-    ],
-    "CosineDecay": [
-        dict(initial_learning_rate=0.1, decay_steps=1000),
-        dict(initial_learning_rate=0.1, decay_steps=1000, alpha=0.1),
-        dict(initial_learning_rate=0.1, decay_steps=12.5, alpha=0.05),
-        dict(initial_learning_rate=0.0, decay_steps=1000, warmup_target=0.1, warmup_steps=100),
-        dict(
-            initial_learning_rate=0.01,
-            decay_steps=500,
-            alpha=0.2,
-            warmup_target=1.0,
-            warmup_steps=250,
-        ),
-        dict(initial_learning_rate=0.0, decay_steps=1e3, warmup_target=0.5, warmup_steps=12.5),
-        dict(initial_learning_rate=0.1, decay_steps=100, warmup_target=0.5, warmup_steps=0),
-        dict(
-            initial_learning_rate=0.2,
-            decay_steps=300,
-            alpha=0.3,
-            warmup_target=0.05,
-            warmup_steps=64,
-        ),
-    ],
-    "CosineDecayRestarts": [
-        dict(initial_learning_rate=0.1, first_decay_steps=100),
-        dict(initial_learning_rate=1.0, first_decay_steps=2, t_mul=1.0),
-        dict(initial_learning_rate=1.0, first_decay_steps=50, t_mul=1.0, m_mul=0.8, alpha=0.1),
-        dict(initial_learning_rate=1.0, first_decay_steps=7, t_mul=1.5, m_mul=0.9, alpha=0.1),
-        dict(initial_learning_rate=0.5, first_decay_steps=10, t_mul=2.0, m_mul=0.5),
-        dict(initial_learning_rate=1.0, first_decay_steps=12.5, t_mul=1.0),
-        dict(initial_learning_rate=1.0, first_decay_steps=1e2, t_mul=1.5, alpha=0.05),
-        dict(initial_learning_rate=0.3, first_decay_steps=16, t_mul=2.0, m_mul=0.7, alpha=0.2),
-    ],
-}
-assert set(PARITY) == set(KERAS_NAMED)
+PARITY = {name: list(SPECS[name].keras_parity) for name in KERAS_NAMED}
+"""Parameter sets compared with Keras's own class (each Keras-named spec's ``keras_parity``)."""
+assert all(PARITY.values()), [n for n, kws in PARITY.items() if not kws]
 
 PARITY_CASES = [
     pytest.param(name, kw, id=f"{name}-{i}")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from specs import SPECS, bounds_of, build_example, phases_of, reference_values, spec_of
 
-from fastlr.schedules import REGISTRY
+from fastlr.schedules import KERAS_NAMED, REGISTRY
 
 
 def test_every_registered_class_has_a_spec():
@@ -74,3 +74,8 @@ def test_examples_lie_within_their_bounds(name):
         v = reference_values(s, steps)
         slack = 1e-12 * max(abs(lo), abs(hi))
         assert np.all((v >= lo - slack) & (v <= hi + slack)), (s, lo, hi, v.min(), v.max())
+
+
+def test_keras_named_specs_carry_their_parity_sets():
+    """The classes that keep a Keras built-in's name are compared with it (``test_keras``)."""
+    assert {n for n, spec in SPECS.items() if spec.keras_parity} == set(KERAS_NAMED)

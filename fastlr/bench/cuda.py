@@ -236,23 +236,14 @@ def summarize(rows: list[dict]) -> list[dict]:
 def section(
     sizes: tuple[int, ...] = SIZES,
     progress: Callable[[str], None] | None = print,
-    *,
-    min_rounds: int = 5,
-    max_rounds: int = 50,
-    budget_s: float = 1.0,
+    **rounds: Any,
 ) -> dict[str, Any]:
     """The GPU part of a results file (:mod:`fastlr.bench.schema`): ``cuda``, the rows of
-    :func:`run_cuda` with :func:`summarize`'s ratios, and ``cuda_info`` (:func:`gpu`, the
-    workload, the definitions, the engines' labels and the notes on missing peers)."""
+    :func:`run_cuda` (``rounds``: its ``min_rounds``, ``max_rounds``, ``budget_s``) with
+    :func:`summarize`'s ratios, and ``cuda_info`` (:func:`gpu`, the workload, the definitions,
+    the engines' labels and the notes on missing peers)."""
     notes: list[str] = []
-    rows = run_cuda(
-        sizes,
-        progress,
-        min_rounds=min_rounds,
-        max_rounds=max_rounds,
-        budget_s=budget_s,
-        notes=notes,
-    )
+    rows = run_cuda(sizes, progress, notes=notes, **rounds)
     info = {
         **gpu(),
         "workload": WORKLOAD,

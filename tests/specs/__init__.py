@@ -15,7 +15,9 @@ Each module here mirrors a module of :mod:`fastlr.schedules` (``fastlr/schedules
   (where the formula changes piece), and where they apply ``final`` (the value held after the end),
   ``decays_from`` (the step from which it is non-increasing) and ``step_change`` (the largest
   change between consecutive steps the formula allows);
-* ``int_rates``: the parameters spelled with integer rates (accepted, stored as floats).
+* ``int_rates``: the parameters spelled with integer rates (accepted, stored as floats);
+* ``keras_parity``: for the classes that keep a Keras built-in's name, parameter sets compared with
+  Keras's own class (``test_keras``).
 
 Every registry-wide test (reference agreement, properties, fuzz, validation, serialization, graph,
 bulk, the CUDA simulator) draws from :data:`SPECS`; ``tests/test_specs.py`` fails when a registered
@@ -95,6 +97,7 @@ class Spec:
     bounds: Callable[[Any], tuple[float, float]]
     phases: Callable[[Any, Iterable[int]], Iterable]
     int_rates: dict
+    keras_parity: tuple[dict, ...] = ()  # kwargs compared with Keras's class of the same name
     valid: Any = None  # a strategy of kwargs, or ``depth -> strategy``; None: from ``params``
     invalid: tuple[Callable[[], Any], ...] = ()  # strategies of Invalid beyond one bad parameter
     cases: tuple[Case, ...] = ()  # fixed bad-input cases beyond ``params``

@@ -509,3 +509,25 @@ def above(draw, x) -> float:
             )
         )
     )
+
+
+def min_above_peak_or_too_long(name: str, peak: str, longer: str, blamed: str):
+    """Invalid kwargs of a warmup-then-decay schedule (each value alone valid): ``min_lr`` above
+    its ``peak`` rate, or ``longer`` (a phase) too long for ``total_steps`` once the warmup is
+    counted; the message must blame ``blamed``."""
+    from hypothesis import assume
+
+    from specs import Invalid, valid_kwargs
+
+    @st.composite
+    def invalid(draw):
+        kw = dict(draw(valid_kwargs(name)))
+        if draw(st.booleans()):
+            kw["min_lr"] = above(draw, kw[peak])
+            return Invalid(name, kw, ("min_lr",), ValueError)
+        least = int(kw["total_steps"]) - int(kw["warmup_steps"]) + 1
+        assume(least <= 2**53)
+        kw[longer] = draw(st.one_of(st.just(least), st.integers(least, 2**53)))
+        return Invalid(name, kw, (blamed,), ValueError)
+
+    return invalid

@@ -63,6 +63,28 @@ SPECS = (
                 warmup_steps=10,
             ),
         ),
+        keras_parity=(
+            dict(initial_learning_rate=0.1, decay_steps=1000),
+            dict(initial_learning_rate=0.1, decay_steps=1000, alpha=0.1),
+            dict(initial_learning_rate=0.1, decay_steps=12.5, alpha=0.05),
+            dict(initial_learning_rate=0.0, decay_steps=1000, warmup_target=0.1, warmup_steps=100),
+            dict(
+                initial_learning_rate=0.01,
+                decay_steps=500,
+                alpha=0.2,
+                warmup_target=1.0,
+                warmup_steps=250,
+            ),
+            dict(initial_learning_rate=0.0, decay_steps=1e3, warmup_target=0.5, warmup_steps=12.5),
+            dict(initial_learning_rate=0.1, decay_steps=100, warmup_target=0.5, warmup_steps=0),
+            dict(
+                initial_learning_rate=0.2,
+                decay_steps=300,
+                alpha=0.3,
+                warmup_target=0.05,
+                warmup_steps=64,
+            ),
+        ),
         params={
             "initial_learning_rate": RATE,
             "decay_steps": KERAS_STEPS,

@@ -36,6 +36,20 @@ SPECS = (
             dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.5),
             dict(initial_learning_rate=0.1, decay_steps=7, decay_rate=0.9, staircase=True),
         ),
+        keras_parity=(
+            dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.96),
+            dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
+            dict(initial_learning_rate=1.0, decay_steps=1e3, decay_rate=0.5),
+            dict(initial_learning_rate=0.05, decay_steps=12.5, decay_rate=0.9),
+            dict(initial_learning_rate=0.05, decay_steps=12.5, decay_rate=0.9, staircase=True),
+            dict(
+                initial_learning_rate=2.0,
+                decay_steps=7,
+                decay_rate=0.97,
+                staircase=True,
+                name="exp",
+            ),
+        ),
         params={
             "initial_learning_rate": RATE,
             "decay_steps": KERAS_STEPS,

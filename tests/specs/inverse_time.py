@@ -36,6 +36,13 @@ SPECS = (
             dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=1.0),
             dict(initial_learning_rate=0.1, decay_steps=3, decay_rate=0.5, staircase=True),
         ),
+        keras_parity=(
+            dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5),
+            dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=True),
+            dict(initial_learning_rate=1.0, decay_steps=12.5, decay_rate=2.0),
+            dict(initial_learning_rate=1.0, decay_steps=1e3, decay_rate=1.0, staircase=True),
+            dict(initial_learning_rate=0.3, decay_steps=12.5, decay_rate=0.25, staircase=True),
+        ),
         params={
             "initial_learning_rate": RATE,
             "decay_steps": KERAS_STEPS,

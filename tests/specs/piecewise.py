@@ -183,6 +183,12 @@ SPECS = (
             dict(boundaries=[100, 200], values=[0.1, 0.01, 0.001]),
             dict(boundaries=[5], values=[1.0, 0.5]),
         ),
+        keras_parity=(
+            dict(boundaries=[500], values=[1.0, 0.5]),
+            dict(boundaries=[100, 200, 1000, 1500], values=[1.0, 0.5, 0.25, 0.1, 0.01]),
+            dict(boundaries=[0, 1, 2], values=[0.4, 0.3, 0.2, 0.1]),
+            dict(boundaries=[10, 20.5, 300], values=[0.3, 0.2, 0.1, 0.05], name="pw"),
+        ),
         params={"name": NAME},  # the lists: _invalid and _CASES
         valid=_valid(),
         invalid=(_invalid,),

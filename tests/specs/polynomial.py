@@ -60,6 +60,33 @@ SPECS = (
                 cycle=True,
             ),
         ),
+        keras_parity=(
+            dict(initial_learning_rate=0.1, decay_steps=1000),
+            dict(initial_learning_rate=0.1, decay_steps=300, end_learning_rate=0.001, power=2.0),
+            dict(
+                initial_learning_rate=0.1,
+                decay_steps=300,
+                end_learning_rate=0.01,
+                power=0.5,
+                cycle=True,
+            ),
+            dict(
+                initial_learning_rate=0.1,
+                decay_steps=7,
+                end_learning_rate=0.0,
+                power=3.0,
+                cycle=True,
+            ),
+            dict(
+                initial_learning_rate=1.0,
+                decay_steps=12.5,
+                end_learning_rate=0.1,
+                power=1.5,
+                cycle=True,
+            ),
+            dict(initial_learning_rate=0.1, decay_steps=1e3, cycle=True),
+            dict(initial_learning_rate=0.5, decay_steps=12.5, end_learning_rate=0.05),
+        ),
         params={
             "initial_learning_rate": RATE,
             "decay_steps": KERAS_STEPS,

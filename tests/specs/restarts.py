@@ -157,6 +157,16 @@ SPECS = (
             dict(initial_learning_rate=1.0, first_decay_steps=7, t_mul=1.5, m_mul=0.9, alpha=0.1),
             dict(initial_learning_rate=0.1, first_decay_steps=10),
         ),
+        keras_parity=(
+            dict(initial_learning_rate=0.1, first_decay_steps=100),
+            dict(initial_learning_rate=1.0, first_decay_steps=2, t_mul=1.0),
+            dict(initial_learning_rate=1.0, first_decay_steps=50, t_mul=1.0, m_mul=0.8, alpha=0.1),
+            dict(initial_learning_rate=1.0, first_decay_steps=7, t_mul=1.5, m_mul=0.9, alpha=0.1),
+            dict(initial_learning_rate=0.5, first_decay_steps=10, t_mul=2.0, m_mul=0.5),
+            dict(initial_learning_rate=1.0, first_decay_steps=12.5, t_mul=1.0),
+            dict(initial_learning_rate=1.0, first_decay_steps=1e2, t_mul=1.5, alpha=0.05),
+            dict(initial_learning_rate=0.3, first_decay_steps=16, t_mul=2.0, m_mul=0.7, alpha=0.2),
+        ),
         params={
             "initial_learning_rate": RATE,
             "first_decay_steps": KERAS_STEPS,

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import assume
 from hypothesis import strategies as st
 
-from specs import Case, Invalid, Spec, valid_kwargs
-from specs._kinds import COUNT, NONNEG_COUNT, RATE, above, below, counts, rates
+from specs import Case, Spec
+from specs._kinds import (
+    COUNT,
+    NONNEG_COUNT,
+    RATE,
+    below,
+    counts,
+    min_above_peak_or_too_long,
+    rates,
+)
 from specs._oracle import as_step, half_cos, lerp
 from specs._phases import pieces_change
 
@@ -45,19 +52,6 @@ def _valid(draw) -> dict:
     )
 
 
-@st.composite
-def _invalid(draw) -> Invalid:
-    """min_lr above target_lr, or warmup + hold > total (each value alone valid)."""
-    kw = dict(draw(valid_kwargs("WarmupCosineDecay")))
-    if draw(st.booleans()):
-        kw["min_lr"] = above(draw, kw["target_lr"])
-        return Invalid("WarmupCosineDecay", kw, ("min_lr",), ValueError)
-    least = int(kw["total_steps"]) - int(kw["warmup_steps"]) + 1
-    assume(least <= 2**53)
-    kw["hold_steps"] = draw(st.one_of(st.just(least), st.integers(least, 2**53)))
-    return Invalid("WarmupCosineDecay", kw, ("warmup_steps",), ValueError)
-
-
 def _step_change(s, b: int) -> float | None:
     w, h, t = s.warmup_steps, s.hold_steps, s.total_steps
     pieces = [(w + h, t, "cos", s.target_lr - s.min_lr)]
@@ -90,7 +84,11 @@ SPECS = (
             "min_lr": RATE,
         },
         valid=_valid(),
-        invalid=(_invalid,),
+        invalid=(
+            min_above_peak_or_too_long(
+                "WarmupCosineDecay", "target_lr", "hold_steps", "warmup_steps"
+            ),
+        ),
         cases=(
             Case("WarmupCosineDecay", "min_lr", 0.2, ValueError),  # target_lr=0.1
             Case("WarmupCosineDecay", "min_lr", 2, ValueError, base=1),  # target_lr=1.0

@@ -5,11 +5,19 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from hypothesis import assume
 from hypothesis import strategies as st
 
-from specs import Case, Invalid, Spec, valid_kwargs
-from specs._kinds import COUNT, NONNEG_COUNT, RATE, above, below, choice, counts, rates
+from specs import Case, Spec
+from specs._kinds import (
+    COUNT,
+    NONNEG_COUNT,
+    RATE,
+    below,
+    choice,
+    counts,
+    min_above_peak_or_too_long,
+    rates,
+)
 from specs._oracle import as_step, half_cos, lerp
 from specs._phases import pieces_change
 
@@ -71,19 +79,6 @@ def _valid(draw) -> dict:
     )
 
 
-@st.composite
-def _invalid(draw) -> Invalid:
-    """min_lr above peak_lr, or warmup + decay > total (each value alone valid)."""
-    kw = dict(draw(valid_kwargs("WarmupStableDecay")))
-    if draw(st.booleans()):
-        kw["min_lr"] = above(draw, kw["peak_lr"])
-        return Invalid("WarmupStableDecay", kw, ("min_lr",), ValueError)
-    least = int(kw["total_steps"]) - int(kw["warmup_steps"]) + 1
-    assume(least <= 2**53)
-    kw["decay_steps"] = draw(st.one_of(st.just(least), st.integers(least, 2**53)))
-    return Invalid("WarmupStableDecay", kw, ("decay_steps",), ValueError)
-
-
 def _step_change(s, b: int) -> float | None:
     w, t, d = s.warmup_steps, s.total_steps, s.decay_steps
     kind = {"linear": "lin", "cosine": "cos", "1-sqrt": "sqrt"}[s.decay_type]
@@ -127,7 +122,11 @@ SPECS = (
             "decay_type": choice(DECAY_TYPES, "sqrt", "Linear", "cos"),
         },
         valid=_valid(),
-        invalid=(_invalid,),
+        invalid=(
+            min_above_peak_or_too_long(
+                "WarmupStableDecay", "peak_lr", "decay_steps", "decay_steps"
+            ),
+        ),
         cases=(
             Case("WarmupStableDecay", "min_lr", 1.5, ValueError),  # peak_lr=1.0
             Case("WarmupStableDecay", "decay_steps", 91, ValueError),  # + warmup 10 > total 100

@@ -194,29 +194,8 @@ INT_RATES = {name: spec.int_rates for name, spec in SPECS.items()}
 """Every class's parameters spelled with integer rates (children as :class:`Child` markers)."""
 
 
-REAL_PARAMS = {
-    "learning_rate",
-    "initial_learning_rate",
-    "maximal_learning_rate",
-    "end_learning_rate",
-    "warmup_target",
-    "target_lr",
-    "start_lr",
-    "min_lr",
-    "max_lr",
-    "peak_lr",
-    "end_lr",
-    "decay_rate",
-    "power",
-    "alpha",
-    "t_mul",
-    "m_mul",
-    "cycle_mult",
-    "gamma",
-    "div_factor",
-    "final_div_factor",
-    "factor",
-}
+REAL_PARAMS = {p for spec in SPECS.values() for p, kind in spec.params.items() if kind.real}
+"""The real-valued parameters (their kind's ``real``): an int is accepted, stored as a float."""
 
 
 def _spell(kw: dict, floats: bool) -> dict:

@@ -428,11 +428,14 @@ class Kind:
         bad: fixed ``(bad value, exception type)`` pairs, each a validation test.
         fuzz: random ``(bad value, exception type)`` pairs; ``None`` where the spec's own
             ``invalid`` strategies break the parameter (lists, whose elements are named).
+        real: whether the parameter is a real number (rates, factors): an int is accepted and
+            stored as a float.
     """
 
     good: Any
     bad: tuple = ()
     fuzz: Any = None
+    real: bool = False  # a real number (an int is accepted, stored as a float)
 
     def but(self, **changes: Any) -> Kind:
         """This kind with some fields replaced (e.g. a narrower ``good``, an extra bad value)."""
@@ -443,11 +446,14 @@ class Kind:
         return dataclasses.replace(self, bad=(*self.bad, *bad))
 
 
-RATE = Kind(rates, tuple(_RATE_BAD), BAD_RATE)
+RATE = Kind(rates, tuple(_RATE_BAD), BAD_RATE, real=True)
 """A learning rate: finite and >= 0."""
-POSITIVE_RATE = Kind(positive_rates, tuple(_POSITIVE_RATE_BAD), BAD_POSITIVE)
+POSITIVE_RATE = Kind(positive_rates, tuple(_POSITIVE_RATE_BAD), BAD_POSITIVE, real=True)
 OPTIONAL_RATE = Kind(
-    st.none() | rates, tuple(_OPTIONAL_RATE_BAD), BAD_RATE.filter(lambda b: b[0] is not None)
+    st.none() | rates,
+    tuple(_OPTIONAL_RATE_BAD),
+    BAD_RATE.filter(lambda b: b[0] is not None),
+    real=True,
 )
 """A rate or ``None`` (``None`` is meaningful: e.g. no warmup)."""
 COUNT = Kind(counts(1), tuple(_COUNT_BAD), BAD_COUNT)
@@ -465,23 +471,29 @@ FLAG = Kind(bools, tuple(_FLAG_BAD), BAD_FLAG)
 """A Python or NumPy bool."""
 NAME = Kind(names, tuple(_NAME_BAD), BAD_NAME)
 """Keras's ``name``: a string."""
-UNIT = Kind(unit, tuple(_UNIT_BAD), BAD_UNIT)
+UNIT = Kind(unit, tuple(_UNIT_BAD), BAD_UNIT, real=True)
 """In ``[0, 1]``."""
-OPEN_UNIT = Kind(open_unit, tuple(_OPEN_UNIT_BAD), BAD_OPEN_UNIT)
+OPEN_UNIT = Kind(open_unit, tuple(_OPEN_UNIT_BAD), BAD_OPEN_UNIT, real=True)
 """In ``(0, 1]``: decay rates, gammas."""
-MULT = Kind(mults, tuple(_MULT_BAD), BAD_MULT)
+MULT = Kind(mults, tuple(_MULT_BAD), BAD_MULT, real=True)
 """Cycle multipliers, in ``[1, 2**53]``."""
 POSITIVE = Kind(
     st.one_of(st.sampled_from([1, 1.0, 2]), st.floats(1e-3, 10.0)),
     tuple(_POSITIVE_BAD),
     BAD_POSITIVE,
+    real=True,
 )
 """A real > 0."""
 NONNEG = Kind(
-    st.one_of(st.just(0), st.floats(0.0, 1e3), st.integers(0, 100)), tuple(_NONNEG_BAD), BAD_RATE
+    st.one_of(st.just(0), st.floats(0.0, 1e3), st.integers(0, 100)),
+    tuple(_NONNEG_BAD),
+    BAD_RATE,
+    real=True,
 )
 """A real >= 0."""
-PCT = Kind(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), tuple(_PCT_BAD), BAD_PCT)
+PCT = Kind(
+    st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), tuple(_PCT_BAD), BAD_PCT, real=True
+)
 """In ``(0, 1)``."""
 
 

@@ -100,19 +100,21 @@ def cycle_of(step: int, first, mult) -> tuple[int, Fraction, Fraction]:
 # --------------------------------------------------------------------------------------------
 
 
-CYCLE_WALK_LIMIT = 4096
-"""The largest cycle index :func:`cycle_of` is asked for: ``mult**k`` is an exact Fraction of
-about ``52 * k`` bits, so cycles past a few thousand (a multiplier barely above 1) are out of the
-oracle's reach (see :func:`cycles_within_reach`)."""
+EXACT_BITS_LIMIT = 20_000
+"""The largest exact ``mult**k`` (in bits of its numerator and denominator) :func:`cycle_of` is
+asked for: a float multiplier is a Fraction with a 52-bit denominator, so its thousandth power has
+about 100,000 bits, and walking cycles there costs seconds per step (see
+:func:`cycles_within_reach`)."""
 
 
 def cycles_within_reach(first, mult, last_step: int = 2**63 - 1) -> bool:
-    """Whether :func:`cycle_of` stays cheap up to ``last_step``: equal cycles (any length), or a
-    cycle index there below :data:`CYCLE_WALK_LIMIT`."""
+    """Whether :func:`cycle_of` stays cheap up to ``last_step``: equal cycles (any length), or
+    ``mult**k`` at the cycle index ``k`` there below :data:`EXACT_BITS_LIMIT` bits."""
     if mult == 1:
         return True
+    m = Fraction(mult)
     k = math.log1p(last_step * (float(mult) - 1) / float(first)) / math.log(float(mult))
-    return k < CYCLE_WALK_LIMIT
+    return k * (m.numerator.bit_length() + m.denominator.bit_length()) <= EXACT_BITS_LIMIT
 
 
 def child_value(child, step: int) -> float:

@@ -90,3 +90,10 @@ def pieces_change(pieces: list[tuple], b: int) -> float | None:
             return None
         total += piece_change(kind, amp, hi - lo, min(hi, b + 1) - max(lo, b), *p[4:])
     return total
+
+
+def warmup_decay_change(b: int, warmup, warmup_span: float, decay: tuple) -> float | None:
+    """:func:`pieces_change` of a schedule made of a linear warmup over ``[0, warmup)`` spanning
+    ``warmup_span`` (none when ``warmup`` is 0) and one decay piece ``decay``."""
+    pieces = [decay, *([(0, warmup, "lin", warmup_span)] if warmup > 0 else [])]
+    return pieces_change(pieces, b)

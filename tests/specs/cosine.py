@@ -7,7 +7,7 @@ from fractions import Fraction
 from specs import Spec
 from specs._kinds import KERAS_NONNEG_STEPS, KERAS_STEPS, NAME, OPTIONAL_RATE, RATE, UNIT
 from specs._oracle import as_step, exact, half_cos, lerp
-from specs._phases import pieces_change
+from specs._phases import warmup_decay_change
 
 
 def reference_cosine_decay(
@@ -42,11 +42,9 @@ def _warmup(s):
 
 
 def _step_change(s, b: int) -> float | None:
-    w, d, peak = _warmup(s), s.decay_steps, _peak(s)
-    pieces = [(w, w + d, "cos", peak * (1 - s.alpha))]
-    if w > 0:
-        pieces.append((0, w, "lin", abs(peak - s.initial_learning_rate)))
-    return pieces_change(pieces, b)
+    w, peak = _warmup(s), _peak(s)
+    decay = (w, w + s.decay_steps, "cos", peak * (1 - s.alpha))
+    return warmup_decay_change(b, w, abs(peak - s.initial_learning_rate), decay)
 
 
 SPECS = (

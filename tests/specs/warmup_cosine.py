@@ -17,7 +17,7 @@ from specs._kinds import (
     rates,
 )
 from specs._oracle import as_step, half_cos, lerp
-from specs._phases import pieces_change
+from specs._phases import warmup_decay_change
 
 
 def reference_warmup_cosine_decay(
@@ -54,10 +54,8 @@ def _valid(draw) -> dict:
 
 def _step_change(s, b: int) -> float | None:
     w, h, t = s.warmup_steps, s.hold_steps, s.total_steps
-    pieces = [(w + h, t, "cos", s.target_lr - s.min_lr)]
-    if w > 0:
-        pieces.append((0, w, "lin", abs(s.target_lr - s.start_lr)))
-    return pieces_change(pieces, b)
+    decay = (w + h, t, "cos", s.target_lr - s.min_lr)
+    return warmup_decay_change(b, w, abs(s.target_lr - s.start_lr), decay)
 
 
 SPECS = (

@@ -19,7 +19,7 @@ from specs._kinds import (
     rates,
 )
 from specs._oracle import as_step, half_cos, lerp
-from specs._phases import pieces_change
+from specs._phases import warmup_decay_change
 
 
 def reference_warmup_stable_decay(
@@ -80,12 +80,10 @@ def _valid(draw) -> dict:
 
 
 def _step_change(s, b: int) -> float | None:
-    w, t, d = s.warmup_steps, s.total_steps, s.decay_steps
+    t, d = s.total_steps, s.decay_steps
     kind = {"linear": "lin", "cosine": "cos", "1-sqrt": "sqrt"}[s.decay_type]
-    pieces = [(t - d, t, kind, s.peak_lr - s.min_lr)]
-    if w > 0:
-        pieces.append((0, w, "lin", abs(s.peak_lr - s.start_lr)))
-    return pieces_change(pieces, b)
+    decay = (t - d, t, kind, s.peak_lr - s.min_lr)
+    return warmup_decay_change(b, s.warmup_steps, abs(s.peak_lr - s.start_lr), decay)
 
 
 SPECS = (

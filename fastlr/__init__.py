@@ -21,6 +21,7 @@ _LAZY = {
     "learning_rate_history": "fastlr.callbacks",
     "discriminative": "fastlr.per_layer",
     "find_lr": "fastlr.finder",
+    "from_hf": "fastlr.hugging_face",
     "LRFinderResult": "fastlr.finder",
     "plot_schedule": "fastlr.plot",
     "plot_lr_finder": "fastlr.plot",

@@ -37,10 +37,22 @@ def _parse_params(pairs: Sequence[str]) -> dict:
 
 
 def _schedule(name: str, pairs: Sequence[str]):
+    """A name with ``key=value`` pairs, or (when it has a ``(``) one call expression."""
     import inspect
 
     from fastlr.schedules import REGISTRY
 
+    if "(" in name:
+        from fastlr._expression import ExpressionError, parse_schedule
+
+        if pairs:
+            raise CliError(
+                f"a schedule expression takes no key=value parameters. Received: {pairs[0]!r}"
+            )
+        try:
+            return parse_schedule(name)
+        except ExpressionError as err:
+            raise CliError(str(err)) from None
     cls = REGISTRY.get(name)
     if cls is None:
         raise CliError(f"unknown schedule {name!r}; `fastlr list` shows the catalogue")
@@ -169,8 +181,15 @@ def bench(args: argparse.Namespace) -> int:
 
 def _schedule_command(sub, name: str, func, help_text: str, suffix: str):
     p = sub.add_parser(name, help=help_text)
-    p.add_argument("name", help="schedule name (see `fastlr list`)")
-    p.add_argument("params", nargs="*", help="key=value parameters (Python literals)")
+    p.add_argument(
+        "name",
+        metavar="schedule",
+        help="a schedule name (see `fastlr list`), or, when it contains '(', one call "
+        "expression of names and literals: 'Warmup(CosineDecay(1e-3, 9000), 1000)'",
+    )
+    p.add_argument(
+        "params", nargs="*", help="key=value parameters (Python literals) after a schedule name"
+    )
     p.add_argument("--steps", type=int, required=True, help="number of steps")
     p.add_argument("--start", type=int, default=0, help="first step (default 0)")
     p.add_argument("-o", "--output", required=True, help=f"output file ({suffix})")

@@ -218,3 +218,79 @@ def test_bench_on_cuda_needs_a_real_gpu(capsys, tmp_path):
     code, _, err = run(capsys, "bench", "--device", "cuda", "--only", "cycles", "-o", str(tmp_path))
     assert code == 2 and err.count("\n") == 1
     assert "Argument `device`='cuda'" in err and "Received: device='cuda'" in err
+
+
+COMPOSITE = "Sequential([Warmup(CosineDecay(1e-3, 9000), 1000), Constant(1e-5)], [10000])"
+
+
+def test_an_expression_builds_a_composite(capsys, tmp_path):
+    path = tmp_path / "lr.npy"
+    code, out, err = run(capsys, "precompute", COMPOSITE, "--steps", "12000", "-o", str(path))
+    assert code == 0, err
+    s = fastlr.Sequential(
+        [fastlr.Warmup(fastlr.CosineDecay(1e-3, 9000), 1000), fastlr.Constant(1e-5)], [10000]
+    )
+    assert repr(s) in out
+    np.testing.assert_array_equal(np.load(path), fastlr.evaluate(s, range(12000)))
+
+
+def test_plot_takes_an_expression(capsys, tmp_path):
+    path = tmp_path / "s.png"
+    code, out, err = run(capsys, "plot", COMPOSITE, "--steps", "12000", "-o", str(path))
+    assert code == 0, err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.startswith(f"{path}: Sequential(")
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("__import__('os')", "unknown schedule '__import__' at column 1"),
+        ("os.system('x')", "attribute access `os.system` at column 1"),
+        ("Constant(1e-3).__class__", "attribute access `Constant(1e-3).__class__` at column 1"),
+        ("Constant([x for x in y])", "list comprehension `[x for x in y]` at column 10"),
+        ("Constant((lambda: 1)())", "lambda `lambda: 1` at column 11"),
+        ("Constant(1e-3) + 2", "operator `+` in `Constant(1e-3) + 2` at column 1"),
+        ("Constant(1e-3) * Constant(2)", "operator `*` (a schedule times a number only)"),
+        ("Constant(2 ** -3)", "operator `**` in `2 ** -3` at column 10"),
+        ("Constant(-True)", "operator `-` in `-True` at column 10"),
+        ("Constant(1e-3)[0]", "subscript `Constant(1e-3)[0]` at column 1"),
+        ("Constant(*[1e-3])", "starred argument `*[1e-3]` at column 10"),
+        ("Constant(**{'learning_rate': 1})", "`**` argument `**{'learning_rate': 1}` at column 10"),
+        ("Constant(f'{x}')", "f-string `f'{x}'` at column 10"),
+        ("Constant(lr)", "name `lr` at column 10"),
+        ("Constant({1: 2})", "dict `{1: 2}` at column 10"),
+        ("Constant(learning_rate=1, learning_rate=2)", "repeated keyword argument"),
+        ("Foo(1)", "unknown schedule 'Foo' at column 1; `fastlr list` shows the catalogue"),
+        (
+            "CosineDecay(decay_steps=-1, initial_learning_rate=1)",
+            "CosineDecay at column 1: Argument `decay_steps` must be > 0. Received: decay_steps=-1",
+        ),
+        ("Warmup(CosineDecay(1), 10)", "CosineDecay at column 8: missing a required argument"),
+        ("CosineDecay(1, 10, warmup=3)", "unexpected keyword argument 'warmup'"),
+        ("Constant(1e-3) * -2", "Scale at column 1: Argument `factor` must be >= 0"),
+        ("Constant(1e-3", "invalid schedule expression: '(' was never closed at column 9"),
+        ("(1e-3)", "a schedule expression must build a schedule. Received: 1e-3"),
+    ],
+)
+def test_bad_expressions_are_one_line_errors(capsys, tmp_path, expression, message):
+    code, _out, err = run(
+        capsys, "precompute", expression, "--steps", "3", "-o", str(tmp_path / "x.npy")
+    )
+    assert code == 2
+    assert err.startswith("fastlr: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_an_expression_takes_no_key_value_pairs(capsys, tmp_path):
+    argv = [
+        "plot",
+        "Constant(1e-3)",
+        "learning_rate=1",
+        "--steps",
+        "3",
+        "-o",
+        str(tmp_path / "x.png"),
+    ]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "takes no key=value parameters. Received: 'learning_rate=1'" in err

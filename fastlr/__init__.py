@@ -25,6 +25,7 @@ _LAZY = {
     "LRFinderResult": "fastlr.finder",
     "plot_schedule": "fastlr.plot",
     "plot_lr_finder": "fastlr.plot",
+    "from_torch": "fastlr.convert",
 }
 
 

@@ -115,6 +115,7 @@ def families(n: int) -> dict[str, Any]:
             0.1, max(n // 1023, 2), cycle_mult=2.0, warmup_steps=1, min_lr=1e-5
         ),
         "PolynomialDecay cycle": fastlr.PolynomialDecay(0.1, max(n // 8, 1), power=2.0, cycle=True),
+        "CosineAnnealing (torch)": fastlr.CosineAnnealing(0.1, max(n // 8, 1), min_lr=1e-5),
         "CyclicalLearningRate triangular2": fastlr.CyclicalLearningRate(
             1e-4, 0.1, step_size=max(n // 64, 1), mode="triangular2"
         ),

@@ -1,4 +1,4 @@
-"""Composite schedules: Warmup, Sequential, Offset and Scale, built from child schedules.
+"""Composite schedules: Warmup, Sequential, Offset, Scale and Product, built from child schedules.
 
 A composite's math is two small formulas in the same vocabulary as every schedule:
 
@@ -278,3 +278,47 @@ name='CosineDecay', warmup_target=None, warmup_steps=0), factor=0.1)
     @staticmethod
     def fold(i, acc, value, step, factor):
         return factor * value
+
+
+@register
+class Product(Composite):
+    """Schedules multiplied together: ``lr(step) = schedules[0](step) * schedules[1](step) * ...``.
+
+    Every schedule runs on the same step. For a shape made of independent factors: a peak
+    schedule times unitless factors (a warmup ramp from a fraction to 1, a decay, a step
+    function), as PyTorch's ``ChainedScheduler`` multiplies its schedulers' factors (see
+    :func:`fastlr.from_torch`). The product is rounded once per factor, in float64, left to
+    right.
+
+    Args:
+        schedules: fastlr schedules (at least one).
+
+    Example:
+        >>> from fastlr import Product, ExponentialDecay, PolynomialDecay
+        >>> ramp = PolynomialDecay(0.5, decay_steps=4, end_learning_rate=1.0)  # 0.5 -> 1
+        >>> s = Product([ExponentialDecay(0.1, decay_steps=1, decay_rate=0.9), ramp])
+        >>> s.evaluate([0, 2, 4, 6], dtype="float64").round(6).tolist()
+        [0.05, 0.06075, 0.06561, 0.053144]
+    """
+
+    child_keys = ("schedules",)
+
+    def __init__(self, schedules: list[Schedule]) -> None:
+        items = v.sequence("schedules", schedules, min_len=1)
+        super().__init__(schedules=tuple(_child(f"schedules[{i}]", c) for i, c in enumerate(items)))
+
+    def phases(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i, child in enumerate(self.schedules):
+            out.update({f"schedules[{i}] {k}": p for k, p in child.phases().items()})
+        return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+    @staticmethod
+    def child_step(i, step):
+        return step
+
+    @staticmethod
+    def fold(i, acc, value, step):
+        if i == 0:
+            return value
+        return acc * value

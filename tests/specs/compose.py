@@ -1,5 +1,5 @@
 """Specs of the composites: :class:`fastlr.Warmup`, :class:`fastlr.Sequential`,
-:class:`fastlr.Offset` and :class:`fastlr.Scale`.
+:class:`fastlr.Offset`, :class:`fastlr.Scale` and :class:`fastlr.Product`.
 
 Their model (range, phases, end, decay start, step change, last exact step) is built from their
 children's, through the dispatchers of :mod:`specs`; their valid parameters draw children from
@@ -361,6 +361,101 @@ def _scale_step_change(s, b: int) -> float | None:
     return None if inner is None else s.factor * inner
 
 
+# -- Product ---------------------------------------------------------------------------------------
+def reference_product(step, *, schedules):
+    """``schedules[0](step) * schedules[1](step) * ...``, every child at the same step, each
+    product rounded once, left to right."""
+    s = as_step(step)
+    out = None
+    for child in schedules:
+        value = child_value(child, s)
+        out = value if out is None else float(Fraction(out) * Fraction(value))
+    return out
+
+
+@st.composite
+def _product_valid(draw, depth: int) -> dict:
+    return dict(schedules=draw(st.lists(_child(depth), min_size=1, max_size=3)))
+
+
+@st.composite
+def _product_invalid(draw) -> Invalid:
+    kw = dict(draw(specs.valid_kwargs("Product", depth=1)))
+    kids = list(kw["schedules"])
+    kind = draw(st.sampled_from(["child", "empty", "not_list"]))
+    if kind == "child":
+        i = draw(st.integers(0, len(kids) - 1))
+        kids[i], exc = draw(_BAD_CHILD)
+        return Invalid("Product", dict(schedules=kids), (f"schedules[{i}]",), exc)
+    if kind == "empty":
+        return Invalid(
+            "Product", dict(schedules=draw(st.sampled_from([[], ()]))), ("schedules",), ValueError
+        )
+    return Invalid("Product", dict(schedules=kids[0]), ("schedules",), TypeError)
+
+
+_PRODUCT_CASES = (
+    Case("Product", "schedules", _A, TypeError),  # one schedule, not a list
+    Case("Product", "schedules", None, TypeError),
+    Case("Product", "schedules", 0.1, TypeError),
+    Case("Product", "schedules", [], ValueError),
+    Case(
+        "Product",
+        "schedules",
+        [_A, _KERAS_COSINE],
+        TypeError,
+        name="schedules[1]",
+        received=_KERAS_COSINE,
+    ),
+    Case("Product", "schedules", [None, _B], TypeError, name="schedules[0]", received=None),
+    Case("Product", "schedules", [_A, 0.5], TypeError, name="schedules[1]", received=0.5),
+)
+
+
+def _product_bounds(s) -> tuple[float, float]:
+    """Every factor is >= 0: the products of the lower and of the upper bounds."""
+    lo = hi = 1.0
+    for child in s.schedules:
+        a, b = specs.bounds_of(child)
+        lo, hi = lo * a, hi * b
+    return lo, hi
+
+
+def _product_phases(s, near):
+    return set().union(*(specs.phases_of(c, near) for c in s.schedules))
+
+
+def _product_final(s):
+    ends = [specs.final_of(c) for c in s.schedules]
+    if any(e is None for e in ends):
+        return None
+    value = None
+    for _, v in ends:
+        value = v if value is None else value * v
+    return max(Fraction(e[0]) for e in ends), value
+
+
+def _product_decays_from(s):
+    """Non-negative non-increasing factors make a non-increasing product."""
+    starts = [specs.decays_from(c) for c in s.schedules]
+    return None if any(x is None for x in starts) else max(starts)
+
+
+def _product_step_change(s, b: int) -> float | None:
+    """``|d(f g)| <= |df| max g + max f |dg|``, over every factor."""
+    changes = [specs.step_change(c, b) for c in s.schedules]
+    if any(c is None for c in changes):
+        return None
+    tops = [specs.bounds_of(c)[1] for c in s.schedules]
+    total = 0.0
+    for i, change in enumerate(changes):
+        others = 1.0
+        for j, top in enumerate(tops):
+            others *= top if j != i else 1.0
+        total += change * others
+    return total
+
+
 def _union(*ranges: tuple[float, float]) -> tuple[float, float]:
     return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
@@ -475,5 +570,29 @@ SPECS = (
         decays_from=lambda s: specs.decays_from(s.schedule),
         step_change=_scale_step_change,
         last_exact_step=lambda s: specs.last_exact_step(s.schedule),
+    ),
+    Spec(
+        "Product",
+        reference=reference_product,
+        examples=(
+            dict(schedules=[Example("ExponentialDecay", 0), Example("PolynomialDecay", 0)]),
+            dict(schedules=[Example("CosineAnnealing", 1), Example("Warmup", 0)]),
+        ),
+        params={},  # the list: _product_invalid and _PRODUCT_CASES
+        valid=lambda depth: _product_valid(depth),
+        invalid=(_product_invalid,),
+        cases=_PRODUCT_CASES,
+        bounds=_product_bounds,
+        phases=_product_phases,
+        int_rates=dict(
+            schedules=[
+                Child("Constant", dict(learning_rate=2)),
+                Child("PolynomialDecay", dict(initial_learning_rate=1, decay_steps=10, power=1)),
+            ]
+        ),
+        final=_product_final,
+        decays_from=_product_decays_from,
+        step_change=_product_step_change,
+        last_exact_step=lambda s: min(specs.last_exact_step(c) for c in s.schedules),
     ),
 )

@@ -12,6 +12,10 @@ transformers nor torch.
 ``constant``                   ``Constant(lr)``
 ``constant_with_warmup``       ``Warmup(Constant(lr), W)``
 ``linear``                     ``WarmupStableDecay(lr, T, W, T - W)`` (linear, to 0)
+``cosine``                     ``Warmup(CosineAnnealing(lr, P), W)``
+``cosine_with_min_lr``         ``Warmup(CosineAnnealing(lr, P, lr * min_lr_rate), W)``
+``cosine_warmup_with_min_lr``  ``Offset(Warmup(CosineAnnealing(lr, P, lr * min_lr_rate), W), 1)``
+                               (its warmup and progress count from step + 1)
 ``polynomial``                 ``Warmup(PolynomialDecay(lr, T - W, lr_end, power), W)``
 ``inverse_sqrt``               ``InverseSqrtDecay(lr, W, timescale)``
 ``cosine_with_restarts``       ``Warmup(Sequential([CosineDecayRestarts(lr, (T - W) / cycles,
@@ -21,10 +25,11 @@ transformers nor torch.
 =============================  ===============================================================
 
 (``W``: ``num_warmup_steps``, ``T``: ``num_training_steps``, ``S``/``D``: the stable and decay
-steps.) Not yet: ``cosine``, ``cosine_with_min_lr`` and ``cosine_warmup_with_min_lr`` (after
-``num_training_steps`` Hugging Face's cosine does not hold its floor, it keeps oscillating; no
-fastlr schedule has that periodic shape yet), a ``warmup_type`` other than ``"linear"``, and
-``num_cycles`` other than 0.5 in ``warmup_stable_decay``: each raises a ``ValueError`` saying so.
+steps, ``P = max(1, T - W) / (2 * num_cycles)``: Hugging Face's cosine does not hold its floor
+after ``T``, it keeps oscillating, as :class:`fastlr.CosineAnnealing` does.) Not yet: a cosine
+whose half period ``P`` is not a whole number of steps (``num_cycles`` other than 0.5 mostly), a
+``warmup_type`` other than ``"linear"``, and ``num_cycles`` other than 0.5 in
+``warmup_stable_decay``: each raises a ``ValueError`` saying so.
 ``reduce_lr_on_plateau`` (metric-driven: see :class:`fastlr.ReduceLROnPlateau`) and ``greedy`` have
 no closed form.
 """
@@ -35,6 +40,9 @@ from typing import Any
 
 SUPPORTED = (
     "constant",
+    "cosine",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
     "constant_with_warmup",
     "linear",
     "polynomial",
@@ -45,10 +53,6 @@ SUPPORTED = (
 """The ``get_scheduler`` names :func:`from_hf` converts."""
 
 _NOT_YET = {
-    "cosine": "after num_training_steps Hugging Face's cosine keeps oscillating (it does not hold "
-    "0), a shape no fastlr schedule has yet",
-    "cosine_with_min_lr": "after num_training_steps Hugging Face's cosine keeps oscillating",
-    "cosine_warmup_with_min_lr": "after num_training_steps Hugging Face's cosine keeps oscillating",
     "reduce_lr_on_plateau": "it follows a metric, not the step: use fastlr.ReduceLROnPlateau",
     "greedy": "it follows a metric, not the step",
 }
@@ -118,6 +122,8 @@ def from_hf(
     if name == "warmup_stable_decay":
         return _wsd(lr, w, num_training_steps, kw)
     t = _required("num_training_steps", num_training_steps, name)
+    if name.startswith("cosine") and name != "cosine_with_restarts":
+        return _cosine(name, lr, w, t, kw)
     if name == "linear":
         _no_extra(name, kw)
         if t <= w:  # Hugging Face: the ramp, then 0 from the warmup's end
@@ -150,6 +156,47 @@ def from_hf(
         )
     restarts = fastlr.CosineDecayRestarts(lr, (t - w) / cycles, t_mul=1.0)
     return fastlr.Warmup(fastlr.Sequential([restarts, fastlr.Constant(0.0)], [t - w]), w)
+
+
+def _cosine(name: str, lr: float, w: int, t: int, kw: dict):
+    """``cosine``, ``cosine_with_min_lr`` and ``cosine_warmup_with_min_lr``: a warmup, then the
+    cosine wave ``0.5 * (1 + cos(2 pi num_cycles progress))`` scaled between ``lr`` and the floor,
+    which keeps oscillating past ``T`` (Hugging Face's formula has no end)."""
+    import fastlr
+
+    cycles = kw.pop("num_cycles", 0.5)
+    min_lr, rate = kw.pop("min_lr", None), kw.pop("min_lr_rate", None)
+    warmup_rate = kw.pop("warmup_lr_rate", None) if name == "cosine_warmup_with_min_lr" else None
+    _no_extra(name, kw)
+    if name == "cosine":
+        floor = 0.0
+    elif (min_lr is None) == (rate is None):
+        raise ValueError(
+            f"Exactly one of `min_lr` and `min_lr_rate` is required by `{name}`. "
+            f"Received: min_lr={min_lr!r}, min_lr_rate={rate!r}"
+        )
+    else:
+        floor = min_lr if min_lr is not None else lr * rate
+    span = max(1, t - w)
+    half = span / (2 * cycles)
+    if not float(half).is_integer() or half < 1:
+        raise ValueError(
+            "Argument `num_cycles` must make the cosine's half period max(1, num_training_steps - "
+            "num_warmup_steps) / (2 * num_cycles) a whole number of steps for fastlr.from_hf "
+            f"(other periods are not supported yet). Received: num_cycles={cycles!r}"
+        )
+    wave = fastlr.CosineAnnealing(lr, int(half), min_lr=floor)
+    if name != "cosine_warmup_with_min_lr":
+        return fastlr.Warmup(wave, w)
+    # Its warmup is (step + 1) / W and its progress (step - W + 1) / span: one step ahead.
+    if warmup_rate is None:
+        return fastlr.Offset(fastlr.Warmup(wave, w), 1)
+    if w <= 1:  # the warmup is the one step 0, at warmup_lr_rate * lr
+        start = [fastlr.Constant(lr * warmup_rate)] if w == 1 else []
+    else:  # from warmup_lr_rate * lr to lr over the W - 1 steps, lr at step W - 1
+        start = [fastlr.Warmup(fastlr.Constant(lr), w - 1, start_lr=lr * warmup_rate)]
+    tail = fastlr.Offset(wave, 1)
+    return fastlr.Sequential([*start, tail], [w] if start else [])
 
 
 def _wsd(lr: float, w: int, total: int | None, kw: dict):

@@ -69,6 +69,57 @@ CASES = [
         num_training_steps=70,
         kwargs=dict(num_cycles=4),
     ),
+    dict(name="cosine", lr=0.1, num_warmup_steps=10, num_training_steps=100, kwargs={}),
+    dict(name="cosine", lr=0.2, num_warmup_steps=0, num_training_steps=37, kwargs={}),
+    dict(
+        name="cosine",
+        lr=0.1,
+        num_warmup_steps=4,
+        num_training_steps=44,
+        kwargs=dict(num_cycles=2.0),
+    ),
+    dict(
+        name="cosine_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(min_lr_rate=0.1),
+    ),
+    dict(
+        name="cosine_with_min_lr",
+        lr=0.3,
+        num_warmup_steps=3,
+        num_training_steps=50,
+        kwargs=dict(min_lr=0.01),
+    ),
+    dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(min_lr_rate=0.1),
+    ),
+    dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=6,
+        num_training_steps=60,
+        kwargs=dict(min_lr_rate=0.05, warmup_lr_rate=0.2),
+    ),
+    dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=1,
+        num_training_steps=31,
+        kwargs=dict(min_lr_rate=0.0, warmup_lr_rate=0.5),
+    ),
+    dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=0,
+        num_training_steps=30,
+        kwargs=dict(min_lr_rate=0.2),
+    ),
     dict(
         name="warmup_stable_decay",
         lr=0.1,
@@ -105,7 +156,7 @@ def _run(case: dict) -> dict:
     )
     ends = [case["num_warmup_steps"] or 0, case["num_training_steps"] or 0]
     ends += [case["kwargs"].get(k, 0) for k in ("num_stable_steps", "num_decay_steps")]
-    n = 2 * sum(ends) + 20
+    n = 3 * sum(ends) + 20  # past the end: the cosines keep oscillating
     values = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

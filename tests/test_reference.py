@@ -184,9 +184,10 @@ def _report(steps, ref, got, bad, limit=8) -> str:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_float64_bulk_matches_reference(case):
-    schedule, steps, ref, f64, *_ = results(case)
+    schedule, steps, ref, f64, _, peak, _ = results(case)
     assert f64.dtype == np.float64
-    bad = ~(np.abs(f64 - ref) <= RTOL64 * np.abs(ref) + ATOL64)
+    # The float64 contract (conftest.assert_within_budget): 1e-12 relative plus 1e-15 of the peak.
+    bad = ~(np.abs(f64 - ref) <= RTOL64 * np.abs(ref) + ATOL64 * max(peak, 1.0))
     assert not bad.any(), f"{schedule!r}: {int(bad.sum())} steps off\n" + _report(
         steps, ref, f64, bad
     )

@@ -308,9 +308,11 @@ class Product(Composite):
         super().__init__(schedules=tuple(_child(f"schedules[{i}]", c) for i, c in enumerate(items)))
 
     def phases(self) -> dict[str, int]:
+        """Each factor's phases, marked as a factor's: a factor's end or peak is not the
+        product's (the other factors keep changing it)."""
         out: dict[str, int] = {}
         for i, child in enumerate(self.schedules):
-            out.update({f"schedules[{i}] {k}": p for k, p in child.phases().items()})
+            out.update({f"schedules[{i}] {k} (a factor)": p for k, p in child.phases().items()})
         return dict(sorted(out.items(), key=lambda kv: kv[1]))
 
     @staticmethod

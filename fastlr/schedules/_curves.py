@@ -324,14 +324,15 @@ def whole_cycle_args(
     number of cycles of :func:`recipe_cycles`), ``table`` holds five blocks of ``n`` float64:
     the cycle starts as pairs ``hi + lo`` (exact) padded with :data:`_FAR`, then per cycle the
     warmup ``W_k``, the decay's length ``T_k - W_k`` and the gap ``ceil(T_k) - T_k`` (exact, in
-    ``[0, 1)``), padded (never read there). One list parameter rather than five: a kernel passes
-    a short one as scalars, and Numba's parallel loops take at most 100."""
+    ``[0, 1)``), padded (never read there). One list parameter rather than five."""
     table = recipe_cycles(first, mult)
     if table is None:
         raise ValueError(f"more than {MAX_WHOLE_CYCLES} cycles below 2**63")
     starts, lengths = table
     warms = whole_warmups(warmup, mult, len(lengths), scale)
-    nbits = len(lengths).bit_length()
+    # blocks of 8 at least: 40 entries or more travel to a kernel as one array, not as scalars
+    # (fastlr.engines._structure.SHORT_LIST), which Numba's parallel loops cap at 100 in all
+    nbits = max(len(lengths).bit_length(), 3)
     size = 1 << nbits
     hi = [float(x) for x in starts]
     lo = [float(x - int(h)) for x, h in zip(starts, hi, strict=True)]

@@ -63,6 +63,21 @@ def integer(name: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> int
     return x
 
 
+def whole(name: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> int:
+    """An integer, or a float with a whole-number value (``step_size=128.0``, as the
+    keras-contrib callbacks pass it) -> ``int``; other floats (``128.5``, NaN, inf) are refused
+    as :func:`integer` refuses them."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        x = float(value)
+        if not x.is_integer():
+            fail(name, "must be an integer", value, TypeError)
+        _bounds(name, x, value, gt, ge, lt, le)
+        if abs(x) > 2**53:
+            fail(name, "must be at most 2**53 in magnitude", value)
+        return int(x)
+    return integer(name, value, gt=gt, ge=ge, lt=lt, le=le)
+
+
 MIN_LENGTH = 2.0**-53
 """The shortest float length (``decay_steps > 0``) accepted: shorter ones overflow float64 in
 ``step / decay_steps`` or the restart cycle arithmetic at large steps (NaN, or OverflowError)."""

@@ -42,6 +42,12 @@ CYCLIC = {
     "warmup restarts fixed warmup": fastlr.WarmupCosineRestarts(
         1.0, 6, cycle_mult=1.5, warmup_steps=2, scale_warmup=False
     ),
+    "warmup restarts, the blog's whole cycles": fastlr.WarmupCosineRestarts(
+        0.01, 20, cycle_mult=1.25, warmup_steps=5, min_lr=1e-6, whole_cycles=True
+    ),
+    "warmup restarts, whole cycles of 1.1": fastlr.WarmupCosineRestarts(
+        1.0, 3, cycle_mult=1.1, warmup_steps=1, gamma=0.99, whole_cycles=True
+    ),
     "cyclical triangular": fastlr.CyclicalLearningRate(0.1, 1.0, step_size=3),
     "cyclical uneven": fastlr.CyclicalLearningRate(0.1, 1.0, step_size=5, step_size_down=7),
     "cyclical triangular2": fastlr.CyclicalLearningRate(0.1, 1.0, 3, mode="triangular2"),

@@ -294,6 +294,9 @@ def _segmented_cases() -> dict[str, fastlr.Schedule]:
         "equal cycles past 2**63": fastlr.CosineDecayRestarts(1.0, 2**53 - 1, t_mul=1.0),
         "doubling past 2**63": fastlr.WarmupCosineRestarts(1.0, 3, cycle_mult=2.0),
         "growing, one step a segment": fastlr.CosineDecayRestarts(1.0, 300, t_mul=1.5),
+        "whole cycles of 1.5, one step a segment": fastlr.WarmupCosineRestarts(
+            1.0, 300, cycle_mult=1.5, warmup_steps=30, whole_cycles=True
+        ),
         "exp, long segments": fastlr.ExponentialDecay(0.1, 10**6, 0.5),
         "exp, segments of one step": fastlr.ExponentialDecay(1.0, 3, 0.01),
         "exp, staircase": fastlr.ExponentialDecay(1.0, 1000, 0.5, staircase=True),

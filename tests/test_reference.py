@@ -10,6 +10,10 @@
 * The reference itself is checked against Keras (the Keras-named schedules, below 2**24 where
   Keras's float32 is exact) and against PyTorch's CyclicLR / OneCycleLR golden values
   (``tests/peers/torch_golden.json``, made by ``tests/peers/make_golden.py``).
+* ``WarmupCosineRestarts(whole_cycles=True)`` against the blog recipe it reproduces
+  (``tests/peers/blog_golden.json``, made by ``tests/peers/make_blog_golden.py``): at every
+  cycle and warmup boundary +-1 up to 2**63 - 1 and at large steps, within the float64 and
+  float32 budgets.
 
 Run with ``-s`` to see the worst float32 ulp error over the whole registry.
 """
@@ -43,6 +47,7 @@ from fastlr.schedules import KERAS_NAMED, REGISTRY
 RTOL64 = 1e-12
 ATOL64 = 1e-15
 GOLDEN = pathlib.Path(__file__).parent / "peers" / "torch_golden.json"
+BLOG_GOLDEN = pathlib.Path(__file__).parent / "peers" / "blog_golden.json"
 N_DRAWN = 3
 
 
@@ -211,9 +216,12 @@ def backend32(case: str, backend: str) -> np.ndarray:
     return torch_ops.call(schedule, torch.from_numpy(steps)).numpy()
 
 
-BACKEND_CASES = sorted({CASES[c][0]: c for c in sorted(CASES, reverse=True)}.values())
-"""The first parameter set of every class (the backends' engines run the same formulas as TF's:
-one case per formula is enough, and a ``jax.jit`` trace per case costs CI time)."""
+BACKEND_CASES = sorted(
+    {*{CASES[c][0]: c for c in sorted(CASES, reverse=True)}.values(), "WarmupCosineRestarts-3"}
+)
+"""The first parameter set of every class, and the blog recipe's whole cycles (a table
+searched with ``take``: a formula of its own). The backends' engines run the same formulas as
+TF's: one case per formula is enough, and a ``jax.jit`` trace per case costs CI time."""
 
 
 @pytest.mark.parametrize(
@@ -322,6 +330,30 @@ def test_restarts_cycle_index_next_to_every_cycle_start(name, first, mult):
         k += 1
     steps = np.array(sorted(steps), dtype=np.int64)
     ref = np.array([REFERENCE[name](int(s), **config) for s in steps])
+    got = schedule.evaluate(steps, dtype="float64")
+    bad = ~(np.abs(got - ref) <= RTOL64 * np.abs(ref) + ATOL64)
+    assert not bad.any(), f"{schedule!r}: {int(bad.sum())} steps off\n" + _report(
+        steps, ref, got, bad
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "mult", "warmup"),
+    [(7, 1.5, 3), (4, 1.5, 0), (3, 1.1, 1), (20, 1.1, 5), (5, 1.25, 2), (2, 3.0, 1), (1, 1.01, 0)],
+)
+def test_whole_cycles_next_to_every_cycle_start(first, mult, warmup):
+    """``whole_cycles=True``: every step either side of every whole cycle start and warmup end
+    up to 2**63 - 1 (the recipe's sums of rounded-up lengths, walked by the spec's oracle)."""
+    from specs.restarts import recipe_cycles
+
+    schedule = REGISTRY["WarmupCosineRestarts"](
+        1.0, first, cycle_mult=mult, warmup_steps=warmup, min_lr=0.1, whole_cycles=True
+    )
+    starts, _, warms = recipe_cycles(first, mult, warmup, True)
+    edges = [*starts[:-1], *(a + math.ceil(w) for a, w in zip(starts, warms, strict=False))]
+    steps = {e + d for e in edges for d in (-1, 0, 1)}
+    steps = np.array(sorted(x for x in steps if 0 <= x <= 2**63 - 1), dtype=np.int64)
+    ref = reference_values(schedule, steps)
     got = schedule.evaluate(steps, dtype="float64")
     bad = ~(np.abs(got - ref) <= RTOL64 * np.abs(ref) + ATOL64)
     assert not bad.any(), f"{schedule!r}: {int(bad.sum())} steps off\n" + _report(
@@ -470,3 +502,66 @@ def test_reference_matches_torch_golden(golden):
         [REFERENCE[golden["schedule"]](i, **golden["params"]) for i in range(len(golden["values"]))]
     )
     np.testing.assert_allclose(ref, golden["values"], rtol=RTOL64, atol=ATOL64)
+
+
+# --------------------------------------------------------------------------------------------
+# the blog recipe (CosineWarmupDecay) against WarmupCosineRestarts(whole_cycles=True)
+# --------------------------------------------------------------------------------------------
+def _blog_cases():
+    if not BLOG_GOLDEN.exists():
+        return []
+    data = json.loads(BLOG_GOLDEN.read_text())
+    return [
+        pytest.param(
+            c, id="blog-{initial_lr}-{warmup_step}-{total_step}-{multi}".format(**c["recipe"])
+        )
+        for c in data["cases"]
+    ]
+
+
+BLOG_CASES = _blog_cases()
+
+
+def test_blog_golden_file_is_present():
+    assert len(BLOG_CASES) >= 5, f"missing {BLOG_GOLDEN}: run tests/peers/make_blog_golden.py"
+    multis = {c.values[0]["recipe"]["multi"] for c in BLOG_CASES}
+    assert {0.1, 0.25, 0.5, 1.0} <= multis
+
+
+def _blog(golden) -> tuple:
+    schedule = REGISTRY["WarmupCosineRestarts"](**golden["params"])
+    steps = np.array(golden["steps"], dtype=np.int64)
+    return schedule, steps, np.array(golden["values"], dtype=np.float64)
+
+
+@pytest.mark.parametrize("golden", BLOG_CASES)
+def test_whole_cycles_match_the_blog_golden(golden):
+    """Every cycle and warmup edge +-1 of the recipe up to 2**63 - 1 (its float products, so
+    far past the cycles where they are exact), its first 400 steps and large steps: float64 and
+    float32 bulk, and the graph's float32."""
+    schedule, steps, blog = _blog(golden)
+    peak = golden["params"]["max_lr"]
+    assert_within_budget(schedule.evaluate(steps, dtype="float64"), blog, "float64", peak)
+    assert_within_budget(schedule.evaluate(steps, dtype="float32"), blog, "float32", peak)
+    graph = np.asarray(schedule(tf.constant(steps, dtype=tf.int64)))
+    assert_within_budget(graph, blog, "float32", peak)
+
+
+@pytest.mark.parametrize("golden", BLOG_CASES)
+def test_reference_matches_the_blog_golden(golden):
+    schedule, steps, blog = _blog(golden)
+    ref = reference_values(schedule, steps)
+    peak = golden["params"]["max_lr"]
+    np.testing.assert_allclose(ref, blog, rtol=RTOL64, atol=ATOL64 * peak)
+
+
+def test_real_cycles_leave_the_blog_golden_after_the_first_cycle():
+    """Without ``whole_cycles`` a multiplier of 1.25 ends cycles at real boundaries: the first
+    cycle (20 whole steps) agrees, the next ones do not (the recipe's 25, 32, 40 ... steps)."""
+    golden = next(c.values[0] for c in BLOG_CASES if c.values[0]["recipe"]["multi"] == 0.25)
+    params = {**golden["params"], "whole_cycles": False}
+    schedule, steps, blog = _blog(dict(golden, params=params))
+    got = schedule.evaluate(steps, dtype="float64")
+    close = np.abs(got - blog) <= 1e-12 * np.abs(blog) + 1e-15
+    assert close[steps < 20].all()
+    assert not close[(steps > 45) & (steps < 400)].all()

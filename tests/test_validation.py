@@ -190,6 +190,33 @@ def test_keras_float_step_counts_equal_their_int_counterparts():
     )
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        dict(step_size=128.0),
+        dict(step_size=np.float64(128.0)),
+        dict(step_size=np.float32(128.0)),
+        dict(step_size=128.0, step_size_down=None),
+    ],
+)
+def test_cyclical_whole_float_step_size_equals_the_int(spelling):
+    """keras-contrib's ``CyclicLR`` callback passes ``step_size=128.0``: a whole-number float is
+    the int (same config, same values); ``128.5`` stays refused (test_bad_parameter_...)."""
+    a = REGISTRY["CyclicalLearningRate"](1e-3, 6e-3, mode="triangular2", **spelling)
+    b = REGISTRY["CyclicalLearningRate"](1e-3, 6e-3, step_size=128, mode="triangular2")
+    assert a == b and a.get_config() == b.get_config()
+    assert type(a.step_size) is int and type(a.get_config()["step_size"]) is int
+    steps = [0, 1, 127, 128, 129, 255, 256, 257, 10**6 + 1, 2**40 + 3]
+    np.testing.assert_array_equal(
+        a.evaluate(steps, dtype="float64"), b.evaluate(steps, dtype="float64")
+    )
+    c = REGISTRY["CyclicalLearningRate"](1e-3, 6e-3, step_size=128.0, step_size_down=64.0)
+    assert c == REGISTRY["CyclicalLearningRate"](1e-3, 6e-3, step_size=128, step_size_down=64)
+    assert type(c.step_size_down) is int
+    with pytest.raises(TypeError, match=r"`step_size` must be an integer.*128\.5"):
+        REGISTRY["CyclicalLearningRate"](1e-3, 6e-3, step_size=128.5)
+
+
 INT_RATES = {name: spec.int_rates for name, spec in SPECS.items()}
 """Every class's parameters spelled with integer rates (children as :class:`Child` markers)."""
 

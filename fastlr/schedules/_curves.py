@@ -5,11 +5,14 @@ step 2**53 a float64 boundary is only known to about one step, and the position 
 loses digits long before that, so cycle arithmetic uses double-double numbers (pairs ``hi + lo``,
 about 106 bits) built from error-free transformations, with the int64 step itself split exactly
 into two float64s. They need only ``+ - *`` and ``floor``, so every engine runs them unchanged.
-Cycles of equal whole-step length use int64 arithmetic instead.
+Cycles of equal whole-step length use int64 arithmetic instead, and the blog recipe's cycles of
+rounded-up whole steps (no closed form: a sum of ceilings) a table of their starts built once on
+the host in Python integers and searched by halving (:func:`whole_cycle_segment`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from fastlr._ops import formula, xp
@@ -95,9 +98,10 @@ def _excess(sh, sl, m1, first, ph, pl):
     return dh2 + (dl2 + dl)
 
 
-ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC, DOUBLING_WHOLE = 0, 1, 2, 3
+ARITHMETIC_WHOLE, ARITHMETIC, GEOMETRIC, DOUBLING_WHOLE, WHOLE_TABLE = 0, 1, 2, 3, 4
 """The kinds of cycle :func:`cycle_segment` handles (see :func:`cycle_kind`); the first two
-have cycles of equal length."""
+have cycles of equal length. ``WHOLE_TABLE``: growing cycles rounded up to whole steps, found in a
+table of their starts (:func:`whole_cycle_segment`)."""
 
 
 def cycle_kind(first: float, mult: float) -> int:
@@ -143,6 +147,9 @@ def cycle_segment(step, first, mult, nbits, kind, shift):
     * real-valued cycles of equal length (a float ``first_decay_steps``): double-double against
       ``k * first``, exact while ``step / first < 2**53``; past that the position stays inside
       the cycle (values in range) but is not exact.
+
+    (The blog recipe's cycles of ``ceil(T_k)`` whole steps, ``T_k`` a float product, are the
+    ``WHOLE_TABLE`` kind of :func:`whole_cycle_segment`.)
 
     Whole-step cycles are segments: ``(last, k, start, 2**k, 0, 0, 0)``, with the cycle's last
     and first steps (``last`` saturated at 2**63 - 1: the last cycle may pass it). For the
@@ -226,7 +233,8 @@ def cycle_position(step, seg, first, kind):
         s = step - start
         # rest = first * 2**k - s = (start - s) + first: the cycle's end may pass 2**63
         return xp.f(k), xp.f(s), scale, xp.f(start - s) + xp.f(first)
-    return scale, s, power, rest  # (k, s, scale, rest) of the other kinds
+    # (k, s, scale, rest) of the other kinds; WHOLE_TABLE's (k, s, W_k, decay left / length)
+    return scale, s, power, rest
 
 
 @formula
@@ -253,6 +261,133 @@ def pow_bits(first: float, mult: float) -> int:
         return 0
     k_max = math.log1p(2.0**63 * (mult - 1.0) / first) / math.log(mult) + 3
     return max(1, int(k_max).bit_length())
+
+
+# -- growing cycles rounded up to whole steps ------------------------------------------------
+MAX_WHOLE_CYCLES = 4096
+"""The most cycles of whole steps (:func:`recipe_cycles`) that may start below step 2**63:
+their starts are a table searched in ``log2`` of its length (any multiplier >= 1.01 stays below;
+one barely above 1 would make billions of cycles of ``first`` + 1 steps)."""
+
+_FAR = 2.0**64
+"""Start of the padding cycles of a table: after every int64 step."""
+
+
+@functools.lru_cache(maxsize=256)
+def recipe_cycles(first: int, mult: float) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+    """``(starts, lengths)`` of the blog recipe's cycles: ``T_0 = first`` and
+    ``T_k = T_{k-1} * mult`` rounded to float64 (its Python product, not ``first * mult**k``),
+    cycle ``k`` lasting ``ceil(T_k)`` whole steps from ``starts[k]``, the sum of the lengths
+    before it, up to the first cycle that starts after step 2**63 - 1 (``starts[-1]``). None
+    where more than :data:`MAX_WHOLE_CYCLES` cycles would start below 2**63."""
+    starts, lengths, length = [0], [], float(first)
+    while starts[-1] <= LAST_STEP:
+        if len(lengths) == MAX_WHOLE_CYCLES:
+            return None
+        lengths.append(length)
+        starts.append(starts[-1] + math.ceil(length))
+        length *= mult
+    return tuple(starts), tuple(lengths)
+
+
+def whole_warmups(warmup: int, mult: float, cycles: int, scale: bool) -> list[float]:
+    """The recipe's warmups ``W_0 = warmup``, ``W_k = W_{k-1} * mult`` (rounded to float64)
+    of ``cycles`` cycles; ``warmup`` in each with ``scale=False``."""
+    out, w = [], float(warmup)
+    for _ in range(cycles):
+        out.append(w)
+        w = w * mult if scale else w
+    return out
+
+
+def whole_cycles_are_real(first: int, warmup: int, mult: float, scale: bool) -> bool:
+    """Whether the recipe's cycles are the real-valued ones (``cycle_segment``'s): ``T_k`` and
+    ``W_k`` exactly ``first * mult**k`` and ``warmup * mult**k`` (``mult`` 1, or an integer whose
+    products stay float64 numbers), whole numbers, for every cycle that starts below 2**63."""
+    if mult == 1.0:
+        return True
+    if not mult.is_integer():
+        return False
+    m = int(mult)
+    _, lengths = recipe_cycles(first, mult)  # an integer >= 2: fewer than 64 cycles
+    warms = whole_warmups(warmup, mult, len(lengths), scale)
+    for k, (t, w) in enumerate(zip(lengths, warms, strict=True)):
+        if t != first * m**k or w != (warmup * m**k if scale else warmup):
+            return False
+    return True
+
+
+def whole_cycle_args(
+    first: int, warmup: int, mult: float, scale: bool
+) -> tuple[int, tuple[float, ...]]:
+    """``(nbits, table)`` for :func:`whole_cycle_segment`: with ``n = 2**nbits`` (more than the
+    number of cycles of :func:`recipe_cycles`), ``table`` holds five blocks of ``n`` float64:
+    the cycle starts as pairs ``hi + lo`` (exact) padded with :data:`_FAR`, then per cycle the
+    warmup ``W_k``, the decay's length ``T_k - W_k`` and the gap ``ceil(T_k) - T_k`` (exact, in
+    ``[0, 1)``), padded (never read there). One list parameter rather than five."""
+    table = recipe_cycles(first, mult)
+    if table is None:
+        raise ValueError(f"more than {MAX_WHOLE_CYCLES} cycles below 2**63")
+    starts, lengths = table
+    warms = whole_warmups(warmup, mult, len(lengths), scale)
+    # blocks of 8 at least: 40 entries or more travel to a kernel as one array, not as scalars
+    # (fastlr.engines._structure.SHORT_LIST), which Numba's parallel loops cap at 100 in all
+    nbits = max(len(lengths).bit_length(), 3)
+    size = 1 << nbits
+    hi = [float(x) for x in starts]
+    lo = [float(x - int(h)) for x, h in zip(starts, hi, strict=True)]
+    rest = [0.0] * (size - len(lengths))
+    return nbits, (
+        *hi,
+        *[_FAR] * (size - len(starts)),
+        *lo,
+        *[0.0] * (size - len(starts)),
+        *warms,
+        *rest,
+        *[t - w for t, w in zip(lengths, warms, strict=True)],
+        *[1.0] * len(rest),
+        *[math.ceil(t) - t for t in lengths],
+        *rest,
+    )
+
+
+@formula
+def _minus_step(hi, lo, sh, sl):
+    """``(hi + lo) - (sh + sl)`` rounded once: a table's start (or end) minus the step (from
+    :func:`step_parts`); exact where the difference is below 2**53, its sign always exact."""
+    a, e = two_sum(hi, -sh)
+    return a + (e + (lo - sl))
+
+
+@formula
+def _start_minus_step(table, n, j, sh, sl):
+    """Start ``j`` of a :func:`whole_cycle_args` table (``n`` entries a block) minus the step."""
+    return _minus_step(xp.take(table, j), xp.take(table, j + n), sh, sl)
+
+
+@formula
+def whole_cycle_segment(step, nbits, table):
+    """:func:`cycle_segment` for the recipe's cycles of ``ceil(T_k)`` whole steps (the
+    ``WHOLE_TABLE`` kind; ``table`` from :func:`whole_cycle_args`): the segment is the step
+    alone, ``(step, 0, 0, k, s, W_k, x)`` with ``x = (T_k - s) / (T_k - W_k)`` the part of the
+    decay left.
+
+    The cycle ``k`` is the last table index whose start is ``<= step``: a binary search of
+    ``nbits`` (static) halvings, each an exact sign of ``start - step``. ``s = step - start``
+    and ``T_k - s = (next start - step) - (ceil(T_k) - T_k)`` come from exact integer
+    differences (each rounded once where past 2**53). Exact at every int64 step.
+    """
+    n = 1 << nbits
+    zero = step * 0
+    sh, sl = step_parts(step)
+    k = zero
+    for b in range(nbits - 1, -1, -1):
+        j = k + (1 << b)
+        k = xp.where(_start_minus_step(table, n, j, sh, sl) <= 0.0, j, k)
+    s = -_start_minus_step(table, n, k, sh, sl)
+    rest = _start_minus_step(table, n, k + 1, sh, sl) - xp.take(table, k + 4 * n)
+    x = rest / xp.take(table, k + 3 * n)
+    return step, zero, zero, xp.f(k), s, xp.take(table, k + 2 * n), x
 
 
 # -- exp(a + c * step) in segments ----------------------------------------------------------

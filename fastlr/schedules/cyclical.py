@@ -27,10 +27,12 @@ class CyclicalLearningRate(Schedule):
         initial_learning_rate: the value at the start of each cycle, >= 0.
         maximal_learning_rate: the value at the end of each rising half, >= 0 (usually above
             ``initial_learning_rate``).
-        step_size: steps of the rising half, int > 0.
+        step_size: steps of the rising half, int > 0 (a whole-number float such as ``128.0``,
+            as keras-contrib's ``CyclicLR`` callback passes it, is stored as the int).
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: ``exp_range`` decay per step, in ``(0, 1]``.
-        step_size_down: steps of the falling half, int > 0 (default ``step_size``).
+        step_size_down: steps of the falling half, int > 0 (default ``step_size``; a
+            whole-number float is stored as the int).
 
     Example:
         >>> from fastlr import CyclicalLearningRate
@@ -55,12 +57,12 @@ class CyclicalLearningRate(Schedule):
         super().__init__(
             initial_learning_rate=low,
             maximal_learning_rate=high,
-            step_size=v.integer("step_size", step_size, gt=0),
+            step_size=v.whole("step_size", step_size, gt=0),
             mode=v.choice("mode", mode, MODES),
             gamma=v.real("gamma", gamma, gt=0, le=1),
             step_size_down=None
             if step_size_down is None
-            else v.integer("step_size_down", step_size_down, gt=0),
+            else v.whole("step_size_down", step_size_down, gt=0),
         )
 
     def formula_args(self) -> tuple:

@@ -8,12 +8,18 @@ from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
 from fastlr.schedules._curves import (
+    MAX_WHOLE_CYCLES,
+    WHOLE_TABLE,
     cycle_fraction,
     cycle_kind,
     cycle_position,
     cycle_segment,
     pow2_shift,
     pow_bits,
+    recipe_cycles,
+    whole_cycle_args,
+    whole_cycle_segment,
+    whole_cycles_are_real,
 )
 
 
@@ -141,17 +147,45 @@ class CosineDecayRestarts(Schedule):
 class WarmupCosineRestarts(Schedule):
     """SGDR with a linear warmup at the start of every cycle, growing cycles and decaying peaks.
 
-    Cycle ``k`` lasts ``L_k = first_cycle_steps * cycle_mult**k`` (real-valued boundaries, as in
+    Cycle ``k`` lasts ``T_k = first_cycle_steps * cycle_mult**k`` (real-valued boundaries, as in
     Keras's closed form) and starts where cycle ``k - 1`` ends. Its warmup lasts
     ``W_k = warmup_steps * cycle_mult**k`` (``warmup_steps`` if ``scale_warmup=False``) and its
     amplitude is ``A_k = (max_lr - min_lr) * gamma**k``. With ``s`` the step within the cycle:
 
     * ``s < W_k``: ``min_lr + A_k * s / W_k``;
-    * otherwise: ``min_lr + A_k * (1 + cos(pi * (s - W_k) / (L_k - W_k))) / 2``.
+    * otherwise: ``min_lr + A_k * (1 + cos(pi * (s - W_k) / (T_k - W_k))) / 2``.
 
     With ``warmup_steps=0`` it equals ``CosineDecayRestarts(max_lr, first_cycle_steps,
-    t_mul=cycle_mult, m_mul=gamma, alpha=min_lr / max_lr)``. The blog schedule whose warmup and
-    period both grow by ``(1 + multi)`` per cycle is ``cycle_mult = 1 + multi``.
+    t_mul=cycle_mult, m_mul=gamma, alpha=min_lr / max_lr)``.
+
+    **Whole cycles** (``whole_cycles=True``): the blog recipe widely copied as a Keras
+    ``LearningRateSchedule``, ``CosineWarmupDecay(initial_lr, min_lr, warmup_step, total_step,
+    multi, print_step)``, which keeps a Python counter ``step`` that restarts at 0 once
+    ``step >= total_step`` and then multiplies ``warmup_step`` and ``total_step`` by
+    ``1 + multi``, as floats. With ``T_0 = first_cycle_steps``, ``W_0 = warmup_steps`` and
+    ``T_k = T_{k-1} * cycle_mult``, ``W_k = W_{k-1} * cycle_mult``, each product rounded to
+    float64 as the recipe's Python does (``W_k = warmup_steps`` if ``scale_warmup=False``):
+
+    * cycle ``k`` lasts ``L_k = ceil(T_k)`` whole steps and starts at
+      ``S_k = L_0 + ... + L_{k-1}`` (a sum of rounded lengths, not a rounded real boundary);
+    * with ``s = step - S_k`` (a whole number, always ``< T_k``), the two pieces above with the
+      recipe's ``W_k`` and ``T_k``: the warmup takes the ``ceil(W_k)`` steps with ``s < W_k``,
+      and the cosine ends ``T_k - s`` short of zero.
+
+    That is ``max_lr=initial_lr, first_cycle_steps=total_step, warmup_steps=warmup_step,
+    cycle_mult=1 + multi, min_lr=min_lr, gamma=1`` (the recipe's peak does not decay:
+    ``gamma`` is fastlr's), value for value at every step. ``T_k`` is the recipe's float
+    product, not ``first_cycle_steps * cycle_mult**k`` taken exactly: the binary ``1.1`` is
+    slightly above 1.1, so ``20 * 1.1`` is exactly ``22 + 2**-49``, whose ceiling is 23, while
+    the recipe (and this) make that cycle 22 steps. Without ``whole_cycles`` the cycles of a
+    non-integer ``cycle_mult`` end at the real boundaries and differ from the recipe after the
+    first cycle; with ``cycle_mult`` 1, or an integer whose products stay float64 numbers for
+    every cycle below step 2**63 (2 always), both options give the same values.
+
+    Exact at every int64 step (the cycle index in integer or exact double-double arithmetic,
+    see :func:`fastlr.schedules._curves.cycle_segment`). The recipe's cycles come from a table
+    of their starts (Python integers, built once), searched by halving with exact comparisons;
+    at most 4096 cycles may start below step 2**63 (any ``cycle_mult >= 1.01`` qualifies).
 
     Args:
         max_lr: peak of the first cycle, > 0.
@@ -161,13 +195,21 @@ class WarmupCosineRestarts(Schedule):
         min_lr: floor, in ``[0, max_lr]``.
         gamma: peak decay per cycle, in ``(0, 1]``.
         scale_warmup: scale the warmup with the cycle (``True``) or keep it fixed.
+        whole_cycles: round each cycle up to whole steps (the blog recipe), a static choice.
 
     Example:
         >>> from fastlr import WarmupCosineRestarts
         >>> s = WarmupCosineRestarts(1.0, 10, cycle_mult=2.0, warmup_steps=2, gamma=0.5)
         >>> s.evaluate([0, 1, 2, 6, 10, 14, 22], dtype="float64").round(6).tolist()
         [0.0, 0.5, 1.0, 0.5, 0.0, 0.5, 0.25]
+        >>> w = WarmupCosineRestarts(1.0, 3, cycle_mult=1.5, whole_cycles=True)
+        >>> # cycles of 3, ceil(4.5) = 5 and ceil(6.75) = 7 steps, from steps 0, 3, 8 and 15
+        >>> w.evaluate([0, 2, 3, 7, 8, 14, 15], dtype="float64").round(6).tolist()
+        [1.0, 0.25, 1.0, 0.030154, 1.0, 0.030154, 1.0]
     """
+
+    config_only = ("whole_cycles",)  # reaches the formula as the static cycle `kind`
+    static = ("scale_warmup", "nbits", "kind", "shift", "decays")
 
     def __init__(
         self,
@@ -178,6 +220,7 @@ class WarmupCosineRestarts(Schedule):
         min_lr: float = 0.0,
         gamma: float = 1.0,
         scale_warmup: bool = True,
+        whole_cycles: bool = False,
     ) -> None:
         max_lr = v.rate("max_lr", max_lr, positive=True)
         first = v.integer("first_cycle_steps", first_cycle_steps, gt=0)
@@ -185,27 +228,37 @@ class WarmupCosineRestarts(Schedule):
         v.require(warmup < first, "warmup_steps", f"must be < first_cycle_steps={first}", warmup)
         min_lr = v.rate("min_lr", min_lr)
         v.require(min_lr <= max_lr, "min_lr", f"must be <= max_lr={max_lr}", min_lr)
+        mult = _multiplier("cycle_mult", cycle_mult)
+        whole = v.flag("whole_cycles", whole_cycles)
+        if whole and mult != 1.0:
+            v.require(
+                recipe_cycles(first, mult) is not None,
+                "cycle_mult",
+                f"must start at most {MAX_WHOLE_CYCLES} whole cycles below step 2**63 with "
+                f"whole_cycles=True and first_cycle_steps={first} (any cycle_mult >= 1.01 does)",
+                cycle_mult,
+            )
         super().__init__(
             max_lr=max_lr,
             first_cycle_steps=first,
-            cycle_mult=_multiplier("cycle_mult", cycle_mult),
+            cycle_mult=mult,
             warmup_steps=warmup,
             min_lr=min_lr,
             gamma=v.real("gamma", gamma, gt=0, le=1),
             scale_warmup=v.flag("scale_warmup", scale_warmup),
+            whole_cycles=whole,
         )
-
-    static = ("scale_warmup", "nbits", "kind", "shift", "decays")
 
     def formula_args(self) -> tuple:
         first, mult = self.first_cycle_steps, self.cycle_mult
-        return (
-            *super().formula_args(),
-            pow_bits(first, mult),
-            cycle_kind(first, mult),
-            pow2_shift(mult),
-            self.gamma != 1.0,
-        )
+        warmup, scale = self.warmup_steps, self.scale_warmup
+        if self.whole_cycles and not whole_cycles_are_real(first, warmup, mult, scale):
+            nbits, table = whole_cycle_args(first, warmup, mult, scale)
+            kind, shift = WHOLE_TABLE, 0
+        else:  # a one-entry placeholder: the table is read only by the WHOLE_TABLE kind
+            nbits, kind, shift = pow_bits(first, mult), cycle_kind(first, mult), pow2_shift(mult)
+            table = (0.0,)
+        return (*super().formula_args(), nbits, kind, shift, self.gamma != 1.0, table)
 
     def phases(self) -> dict[str, int]:
         out = {"peak": self.warmup_steps} if self.warmup_steps else {}
@@ -225,7 +278,10 @@ class WarmupCosineRestarts(Schedule):
         kind,
         shift,
         decays,
+        table,
     ):
+        if kind == WHOLE_TABLE:  # static: cycles of whole steps from a table of their starts
+            return whole_cycle_segment(step, nbits, table)
         return cycle_segment(step, first_cycle_steps, cycle_mult, nbits, kind, shift)
 
     @staticmethod
@@ -243,9 +299,14 @@ class WarmupCosineRestarts(Schedule):
         kind,
         shift,
         decays,
+        table,
     ):
         k, s, scale, rest = cycle_position(step, cycle, first_cycle_steps, kind)
-        if scale_warmup:  # warmup and decay both scale with the cycle
+        if kind == WHOLE_TABLE:  # static: the recipe's W_k and decay left, from its table
+            warm = scale
+            rising = s / xp.maximum(scale, 1.0)
+            falling = rest
+        elif scale_warmup:  # warmup and decay both scale with the cycle
             warm = warmup_steps * scale
             rising = cycle_fraction(s, xp.maximum(warmup_steps, 1), k, scale, kind)
             # the decay's length without cancellation (length - warm loses an ulp of length)

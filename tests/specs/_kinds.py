@@ -50,6 +50,16 @@ def counts(lo: int = 1, hi: int = 2**53) -> st.SearchStrategy[int]:
     return st.one_of(*parts)
 
 
+def whole_counts(lo: int = 1, hi: int = 2**53) -> st.SearchStrategy[int | float]:
+    """:func:`counts`, also spelled as whole-number floats (``128.0``: keras-contrib's
+    ``CyclicLR`` callback passes its ``step_size`` so), which are stored as the int."""
+    return st.one_of(
+        counts(lo, hi),
+        counts(lo, hi).map(float),  # exact: counts are at most 2**53
+        st.integers(lo, min(hi, 10**4)).map(np.float32),  # exact below 2**24
+    )
+
+
 keras_steps = st.one_of(
     counts(1),
     st.floats(0.5, 1e6),  # Keras accepts float step counts (fractional ones stay float)
@@ -183,6 +193,17 @@ _negative_int = _with(
 )
 BAD_NONNEG_COUNT = _bad(_not_an_int, _too_big_int, _negative_int)
 BAD_COUNT = _bad(BAD_NONNEG_COUNT, _with([0, np.int64(0), np.uint8(0)], ValueError))
+BAD_WHOLE_COUNT = _bad(
+    _with(st.sampled_from([True, False, np.True_, None, "10", [3], 1 + 0j]), TypeError),
+    _with(st.floats().filter(lambda x: not x.is_integer()), TypeError),  # NaN and inf too
+    _with(st.sampled_from([10.5, np.float64(2.5), np.float32(0.5), -0.5]), TypeError),
+    _too_big_int,
+    _with(st.floats(2.0**53, 1e300, exclude_min=True), ValueError),  # whole, above 2**53
+    _negative_int,
+    _with(st.integers(-(2**53), -1).map(float), ValueError),
+    _with([0, 0.0, -0.0, np.int64(0), np.float64(0.0)], ValueError),
+)
+"""Bad values of a count that also takes whole-number floats (:data:`WHOLE_COUNT`)."""
 
 _keras_not_a_number = _with(
     st.sampled_from([True, False, None, "100", [10], 1 + 0j, np.True_]), TypeError
@@ -247,6 +268,23 @@ _COUNT_BAD = [  # fastlr's own integer lengths, > 0: Python/NumPy ints only
     (2**53 + 1, ValueError),
 ]
 _OPTIONAL_COUNT_BAD = [(b, e) for b, e in _COUNT_BAD if b is not None]
+_WHOLE_COUNT_BAD = [  # a count that also takes whole-number floats (10.0 is valid: 10)
+    (0, ValueError),
+    (0.0, ValueError),
+    (-1, ValueError),
+    (-1.0, ValueError),
+    (True, TypeError),
+    (False, TypeError),
+    (10.5, TypeError),
+    (np.float64(10.5), TypeError),
+    ("10", TypeError),
+    (None, TypeError),
+    (NAN, TypeError),
+    (INF, TypeError),
+    (2**53 + 1, ValueError),
+    (2.0**53 + 2, ValueError),
+]
+_OPTIONAL_WHOLE_COUNT_BAD = [(b, e) for b, e in _WHOLE_COUNT_BAD if b is not None]
 _NONNEG_COUNT_BAD = [  # fastlr's own integer lengths, >= 0
     (-1, ValueError),
     (True, TypeError),
@@ -462,6 +500,14 @@ OPTIONAL_COUNT = Kind(
     st.none() | counts(1), tuple(_OPTIONAL_COUNT_BAD), BAD_COUNT.filter(lambda b: b[0] is not None)
 )
 NONNEG_COUNT = Kind(counts(0), tuple(_NONNEG_COUNT_BAD), BAD_NONNEG_COUNT)
+WHOLE_COUNT = Kind(whole_counts(1), tuple(_WHOLE_COUNT_BAD), BAD_WHOLE_COUNT)
+"""A fastlr count > 0 that also takes whole-number floats (``step_size=128.0``, stored as
+``128``); other floats are refused (TypeError), as :data:`COUNT` refuses every float."""
+OPTIONAL_WHOLE_COUNT = Kind(
+    st.none() | whole_counts(1),
+    tuple(_OPTIONAL_WHOLE_COUNT_BAD),
+    BAD_WHOLE_COUNT.filter(lambda b: b[0] is not None),
+)
 KERAS_STEPS = Kind(keras_steps, tuple(_KERAS_STEPS_BAD), BAD_KERAS_STEPS)
 """Keras's int-or-float step counts, > 0 (floats >= 2**-53)."""
 KERAS_NONNEG_STEPS = Kind(

@@ -9,7 +9,16 @@ from fractions import Fraction
 from hypothesis import strategies as st
 
 from specs import Spec
-from specs._kinds import COUNT, OPEN_UNIT, OPTIONAL_COUNT, RATE, choice, counts, open_unit, rates
+from specs._kinds import (
+    OPEN_UNIT,
+    OPTIONAL_WHOLE_COUNT,
+    RATE,
+    WHOLE_COUNT,
+    choice,
+    open_unit,
+    rates,
+    whole_counts,
+)
 from specs._oracle import as_step
 from specs._phases import multiples
 
@@ -63,10 +72,10 @@ def _valid(draw) -> dict:
         initial_learning_rate=low,
         # usually above; below is a momentum curve (it dips: see momentum_schedule)
         maximal_learning_rate=draw(st.one_of(high, high, rates)),
-        step_size=draw(counts(1, 2**40)),
+        step_size=draw(whole_counts(1, 2**40)),
         mode=draw(st.sampled_from(MODES)),
         gamma=draw(open_unit),
-        step_size_down=draw(st.none() | counts(1, 2**40)),
+        step_size_down=draw(st.none() | whole_counts(1, 2**40)),
     )
 
 
@@ -109,10 +118,10 @@ SPECS = (
         params={
             "initial_learning_rate": RATE,
             "maximal_learning_rate": RATE,
-            "step_size": COUNT,
+            "step_size": WHOLE_COUNT,  # keras-contrib passes 128.0
             "mode": choice(MODES, "Triangular", "exp-range"),
             "gamma": OPEN_UNIT,
-            "step_size_down": OPTIONAL_COUNT,
+            "step_size_down": OPTIONAL_WHOLE_COUNT,
         },
         valid=_valid(),
         # between its two levels (a momentum curve dips: maximal < initial)

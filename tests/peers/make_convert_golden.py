@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-import warnings
 
 import torch
+from stepping import stepped
 from torch.optim import lr_scheduler
 
 OUT = pathlib.Path(__file__).with_name("torch_convert_golden.json")
@@ -50,15 +50,7 @@ def optimizer_for(lr: float, groups: int = 1) -> torch.optim.Optimizer:
 def torch_values(desc: dict, lr: float, n: int) -> list[float]:
     """``param_groups[0]["lr"]`` before each of ``n`` optimizer steps under ``desc``."""
     opt = optimizer_for(lr)
-    sched = build(opt, desc)
-    values = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(n):
-            values.append(float(opt.param_groups[0]["lr"]))
-            opt.step()
-            sched.step()
-    return values
+    return stepped(opt, build(opt, desc), n)
 
 
 def _s(cls: str, **kw) -> dict:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-import warnings
 
 import torch
+from stepping import stepped
 
 OUT = pathlib.Path(__file__).with_name("torch_golden.json")
 
@@ -29,15 +29,7 @@ def _lrs(make_scheduler, n: int, key: str = "lr") -> list[float]:
     at each of ``n`` steps under the scheduler ``make_scheduler(optimizer)``."""
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=0.123, momentum=0.5 if key == "momentum" else 0.0)
-    sched = make_scheduler(opt)
-    values = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(n):
-            values.append(float(opt.param_groups[0][key]))
-            opt.step()
-            sched.step()
-    return values
+    return stepped(opt, make_scheduler(opt), n, key)
 
 
 CYCLIC = [

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-import warnings
 
 import torch
 import transformers
+from stepping import stepped
 from transformers import get_scheduler
 
 OUT = pathlib.Path(__file__).with_name("hf_golden.json")
@@ -157,13 +157,7 @@ def _run(case: dict) -> dict:
     ends = [case["num_warmup_steps"] or 0, case["num_training_steps"] or 0]
     ends += [case["kwargs"].get(k, 0) for k in ("num_stable_steps", "num_decay_steps")]
     n = 3 * sum(ends) + 20  # past the end: the cosines keep oscillating
-    values = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(n):
-            values.append(float(opt.param_groups[0]["lr"]))
-            opt.step()
-            sched.step()
+    values = stepped(opt, sched, n)
     far = {str(s): case["lr"] * float(sched.lr_lambdas[0](s)) for s in FAR}
     return {**case, "values": values, "far": far}
 

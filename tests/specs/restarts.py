@@ -148,11 +148,15 @@ def _cdr_last_exact_step(s) -> int:
 def _cycle_change(first, mult, b: int, pieces) -> float | None:
     """A bound on the change from ``b`` to ``b + 1`` inside one cycle (None across a restart or
     out of the oracle's reach); ``pieces(k, start, length)`` are cycle ``k``'s pieces."""
-    if not cycles_within_reach(first, mult, b + 1):
+    if not cycles_within_reach(first, mult, b + 2):
         return None
     k, start, length = cycle_of(b, first, mult)
-    if cycle_of(b + 1, first, mult)[0] != k:
-        return None  # a restart between the steps
+    # A restart between the steps, or a cycle start within the documented 2**-42 steps of
+    # either (``_curves.cycle_segment``: real-valued starts, e.g. 15 * 0.8 = 12 + 7e-16, may be
+    # placed on the nearest step): either side of it is allowed.
+    near = Fraction(1, 2**42)
+    if len({cycle_of(max(x, 0), first, mult)[0] for x in (b - near, b, b + 1, b + 1 + near)}) > 1:
+        return None
     return pieces_change(pieces(k, start, length), b)
 
 

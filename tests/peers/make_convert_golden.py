@@ -24,8 +24,12 @@ import pathlib
 import sys
 
 import torch
-from stepping import stepped
 from torch.optim import lr_scheduler
+
+try:  # run as a script (python tests/peers/make_convert_golden.py)
+    from stepping import stepped
+except ImportError:  # imported by tests/test_convert.py as peers.make_convert_golden
+    from peers.stepping import stepped
 
 OUT = pathlib.Path(__file__).with_name("torch_convert_golden.json")
 

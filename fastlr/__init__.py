@@ -25,7 +25,7 @@ _LAZY = {
     "LRFinderResult": "fastlr.finder",
     "plot_schedule": "fastlr.plot",
     "plot_lr_finder": "fastlr.plot",
-    "from_torch": "fastlr.convert",
+    "from_torch": "fastlr.torch_schedulers",
 }
 
 

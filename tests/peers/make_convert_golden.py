@@ -7,9 +7,9 @@ was made with torch 2.13.0 CPU) to refresh the fixture::
 
     python tests/peers/make_convert_golden.py
 
-``tests/test_convert.py`` rebuilds each scheduler from its description (:func:`build`), converts
-it and compares fastlr's float64 values with the recorded ones. A case is a description of the
-scheduler (``{"cls": "StepLR", "kw": {...}}``; ``SequentialLR`` and ``ChainedScheduler`` list
+``tests/test_torch_schedulers.py`` rebuilds each scheduler from its description (:func:`build`),
+converts it and compares fastlr's float64 values with the recorded ones. A case is a description of
+the scheduler (``{"cls": "StepLR", "kw": {...}}``; ``SequentialLR`` and ``ChainedScheduler`` list
 their children under ``"schedulers"``), the optimizer's ``lr`` and ``values[i]``: the LR torch's
 optimizer uses for its step ``i`` (``param_groups[0]["lr"]`` after ``i`` calls of
 ``scheduler.step()``). Torch's recursive ``step()`` is O(n) to run, so the runs stop at a few
@@ -28,7 +28,7 @@ from torch.optim import lr_scheduler
 
 try:  # run as a script (python tests/peers/make_convert_golden.py)
     from stepping import stepped
-except ImportError:  # imported by tests/test_convert.py as peers.make_convert_golden
+except ImportError:  # imported by tests/test_torch_schedulers.py as peers.make_convert_golden
     from peers.stepping import stepped
 
 OUT = pathlib.Path(__file__).with_name("torch_convert_golden.json")

@@ -28,7 +28,7 @@ from peers.make_convert_golden import build, optimizer_for  # noqa: E402
 from torch.optim import lr_scheduler as L  # noqa: E402
 
 import fastlr  # noqa: E402
-from fastlr.convert import SUPPORTED  # noqa: E402
+from fastlr.torch_schedulers import SUPPORTED  # noqa: E402
 
 RTOL, ATOL = 1e-12, 1e-15
 GOLDEN = pathlib.Path(__file__).parent / "peers" / "torch_convert_golden.json"

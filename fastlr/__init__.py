@@ -26,6 +26,7 @@ _LAZY = {
     "plot_schedule": "fastlr.plot",
     "plot_lr_finder": "fastlr.plot",
     "from_torch": "fastlr.torch_schedulers",
+    "from_timm": "fastlr.timm_schedulers",
 }
 
 

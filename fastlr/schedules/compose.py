@@ -1,4 +1,5 @@
-"""Composite schedules: Warmup, Sequential, Offset, Scale and Product, built from child schedules.
+"""Composite schedules: Warmup, Sequential, Offset, Scale, Product, PerEpoch and Noise, built from
+child schedules.
 
 A composite's math is two small formulas in the same vocabulary as every schedule:
 
@@ -24,6 +25,7 @@ from typing import Any
 from fastlr import _validate as v
 from fastlr._ops import xp
 from fastlr.schedules._base import Schedule, register
+from fastlr.schedules._random import counter_uniform, normal_mass, normal_quantile, seed_keys
 
 
 def _child(name: str, value: Any) -> Schedule:
@@ -324,3 +326,131 @@ class Product(Composite):
         if i == 0:
             return value
         return acc * value
+
+
+@register
+class PerEpoch(Composite):
+    """A schedule stepped once per epoch: ``lr(step) = schedule(step // steps_per_epoch)``.
+
+    For a schedule written in epochs (timm's ``t_in_epochs=True``, Keras-2 era epoch
+    callbacks), run per optimizer step: the value changes at the first step of each epoch and is
+    held through it. The epoch index is integer arithmetic on the step, exact at every int64
+    step.
+
+    Args:
+        schedule: a fastlr schedule, in epochs.
+        steps_per_epoch: optimizer steps per epoch, int > 0.
+
+    Example:
+        >>> from fastlr import PerEpoch, ExponentialDecay
+        >>> s = PerEpoch(ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5), steps_per_epoch=3)
+        >>> s.evaluate([0, 2, 3, 5, 6, 9], dtype="float64").round(6).tolist()
+        [1.0, 1.0, 0.5, 0.5, 0.25, 0.125]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(self, schedule: Schedule, steps_per_epoch: int) -> None:
+        super().__init__(
+            schedule=_child("schedule", schedule),
+            steps_per_epoch=v.integer("steps_per_epoch", steps_per_epoch, gt=0),
+        )
+
+    def phases(self) -> dict[str, int]:
+        n = self.steps_per_epoch
+        return {k: p * n for k, p in self.schedule.phases().items() if p * n < 2**63}
+
+    @staticmethod
+    def child_step(i, step, steps_per_epoch):
+        return xp.floordiv(step, steps_per_epoch)
+
+    @staticmethod
+    def fold(i, acc, value, step, steps_per_epoch):
+        return value
+
+
+_LAST_STEP = 2**63 - 1
+
+
+@register
+class Noise(Composite):
+    """A schedule with seeded random noise: ``lr = value * (1 + n(step))`` for steps in
+    ``[start, end)``, a pure function of ``(seed, step)`` (timm's LR noise).
+
+    ``n`` is a normal deviate of standard deviation ``std`` truncated to ``(-pct, pct)``
+    (timm's ``noise_type="normal"``, which redraws until ``|n| < pct``), or uniform on
+    ``(-pct, pct)`` (``distribution="uniform"``). It is drawn from a counter-based hash of
+    ``(seed, step)`` (:mod:`fastlr.schedules._random`: a uniform ``u`` with 25 bits, and the
+    normal's quantile of ``1/2 + (u - 1/2) * P(|Z| < pct / std)``), not from a generator's state:
+    every engine, every resume and every order of evaluation give the same values, and it
+    compiles and vectorizes like any formula. timm draws from ``torch.Generator`` seeded with
+    ``seed + step``: the same distribution, other values.
+
+    Args:
+        schedule: a fastlr schedule.
+        start: first step with noise, int >= 0 (timm: ``noise_range_t``'s start).
+        end: first step without noise again, int > ``start``, or None (no end).
+        pct: bound on ``|n|``, in ``[0, 1)`` (1 or more could make the LR negative).
+        std: standard deviation of the normal before truncation, > 0.
+        seed: int in ``[0, 2**62]``.
+        distribution: ``"normal"`` (truncated) or ``"uniform"``.
+
+    Example:
+        >>> from fastlr import Noise, Constant
+        >>> s = Noise(Constant(1.0), start=2, pct=0.1, seed=7)
+        >>> s.evaluate([0, 1, 2, 3, 4, 2**62], dtype="float64").round(6).tolist()
+        [1.0, 1.0, 1.00524, 0.924657, 0.999656, 1.042701]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        start: int = 0,
+        end: int | None = None,
+        pct: float = 0.67,
+        std: float = 1.0,
+        seed: int = 42,
+        distribution: str = "normal",
+    ) -> None:
+        start = v.integer("start", start, ge=0)
+        if end is not None:
+            end = v.integer("end", end, gt=start)
+        super().__init__(
+            schedule=_child("schedule", schedule),
+            start=start,
+            end=end,
+            pct=v.real("pct", pct, ge=0, lt=1),
+            std=v.real("std", std, gt=0),
+            seed=v.integer("seed", seed, ge=0, le=2**62),
+            distribution=v.choice("distribution", distribution, ("normal", "uniform")),
+        )
+
+    def formula_args(self) -> tuple:
+        last = _LAST_STEP if self.end is None else self.end - 1
+        normal = self.distribution == "normal"
+        # the normal's quantile runs on 1/2 + (u - 1/2) * mass: |n| < pct after scaling by std
+        mass = normal_mass(self.pct / self.std) if normal else 0.0
+        keys = seed_keys(self.seed)
+        return (self.start, last, self.pct, self.std, mass, 1.0 if normal else 0.0, *keys)
+
+    def phases(self) -> dict[str, int]:
+        out = dict(self.schedule.phases())
+        if self.start:
+            out["noise"] = self.start
+        if self.end is not None:
+            out["noise end"] = self.end
+        return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+    @staticmethod
+    def child_step(i, step, start, last, pct, std, mass, normal, k0, k1, k2):
+        return step
+
+    @staticmethod
+    def fold(i, acc, value, step, start, last, pct, std, mass, normal, k0, k1, k2):
+        centred = counter_uniform(step, k0, k1, k2) - 0.5
+        gauss = std * normal_quantile(centred * mass)
+        n = xp.where(normal > 0.5, gauss, (2.0 * pct) * centred)
+        noisy = value + value * n  # timm's v + v * noise
+        return xp.where(step >= start, xp.where(step <= last, noisy, value), value)

@@ -1,5 +1,6 @@
 """Specs of the composites: :class:`fastlr.Warmup`, :class:`fastlr.Sequential`,
-:class:`fastlr.Offset`, :class:`fastlr.Scale` and :class:`fastlr.Product`.
+:class:`fastlr.Offset`, :class:`fastlr.Scale`, :class:`fastlr.Product`, :class:`fastlr.PerEpoch`
+and :class:`fastlr.Noise`.
 
 Their model (range, phases, end, decay start, step change, last exact step) is built from their
 children's, through the dispatchers of :mod:`specs`; their valid parameters draw children from
@@ -9,7 +10,9 @@ every spec (nested up to ``depth`` composites).
 from __future__ import annotations
 
 import bisect
+import math
 from fractions import Fraction
+from statistics import NormalDist
 
 import numpy as np
 from hypothesis import assume
@@ -18,8 +21,10 @@ from hypothesis import strategies as st
 import specs
 from specs import TOP, Case, Invalid, Spec
 from specs._kinds import (
+    COUNT,
     NAN,
     NONNEG_COUNT,
+    POSITIVE,
     RATE,
     Child,
     Custom,
@@ -27,9 +32,11 @@ from specs._kinds import (
     KerasBuiltin,
     Kind,
     _bad,
+    _negative_int,
     _not_an_int,
     _too_big_int,
     _with,
+    choice,
     counts,
     rates,
 )
@@ -460,6 +467,151 @@ def _union(*ranges: tuple[float, float]) -> tuple[float, float]:
     return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
 
+# -- PerEpoch --------------------------------------------------------------------------------------
+def reference_per_epoch(step, *, schedule, steps_per_epoch):
+    """``child(step // steps_per_epoch)``."""
+    return child_value(schedule, as_step(step) // steps_per_epoch)
+
+
+def _per_epoch_phases(s, near):
+    """A child's phase ``p`` (between its steps ``floor(p)`` and ``ceil(p)``) is the first step
+    of epoch ``ceil(p)``."""
+    n = s.steps_per_epoch
+    inner = specs.phases_of(s.schedule, {x // n for x in near})
+    return {math.ceil(p) * n for p in inner if math.isfinite(p) and math.ceil(p) * n <= TOP}
+
+
+def _per_epoch_final(s):
+    end = specs.final_of(s.schedule)
+    return None if end is None else (math.ceil(end[0]) * s.steps_per_epoch, end[1])
+
+
+def _per_epoch_decays_from(s):
+    start = specs.decays_from(s.schedule)
+    return None if start is None else math.ceil(start) * s.steps_per_epoch
+
+
+def _per_epoch_step_change(s, b: int) -> float | None:
+    """Held through an epoch; across one, the child's change over one of its steps."""
+    n = s.steps_per_epoch
+    return 0.0 if (b + 1) % n else specs.step_change(s.schedule, b // n)
+
+
+def _per_epoch_last_exact_step(s) -> int:
+    last = specs.last_exact_step(s.schedule)
+    return TOP if last == TOP else min(TOP, last * s.steps_per_epoch + s.steps_per_epoch - 1)
+
+
+# -- Noise -----------------------------------------------------------------------------------------
+_P = 33554393  # the documented modulus, a prime just below 2**25
+
+
+def noise_uniform(step: int, seed: int) -> float:
+    """The documented hash (``fastlr.schedules._random``), in Python integers: the step's
+    base-``P`` digits folded in by ``h -> (h + c)**5 mod P``, then ``(h + 1/2) / P``."""
+    k0, k1, k2 = seed % _P, (seed // _P) % _P, seed // _P // _P
+    d0, d1, d2 = step % _P, (step // _P) % _P, step // _P // _P
+    h = pow(d0 + k0, 5, _P)
+    h = pow(h + d1 + k1, 5, _P)
+    h = pow(h + d2 + k2 + 12345678, 5, _P)
+    h = pow(h + 9876543, 5, _P)
+    return (h + 0.5) / _P
+
+
+def noise_value(step: int, *, pct, std, seed, distribution) -> float:
+    """The noise ``n`` at ``step``: a normal of deviation ``std`` truncated to ``(-pct, pct)``
+    as the quantile of a uniform on the central interval of probability ``P(|Z| < pct/std)``,
+    or uniform on ``(-pct, pct)``."""
+    u = noise_uniform(step, seed)
+    if distribution == "uniform":
+        return 2.0 * pct * (u - 0.5)
+    mass = math.erf(pct / std / math.sqrt(2.0))
+    return std * NormalDist().inv_cdf(0.5 + (u - 0.5) * mass)
+
+
+def reference_noise(
+    step, *, schedule, start=0, end=None, pct=0.67, std=1.0, seed=42, distribution="normal"
+):
+    """timm's ``v + v * noise`` for steps in ``[start, end)``, else the child's value."""
+    s = as_step(step)
+    value = child_value(schedule, s)
+    if s < start or (end is not None and s >= end):
+        return value
+    n = noise_value(s, pct=pct, std=std, seed=seed, distribution=distribution)
+    return value + value * n
+
+
+_pcts = st.one_of(st.sampled_from([0, 0.0, 0.67, 0.5]), st.floats(0.0, 1.0, exclude_max=True))
+_stds = st.one_of(st.sampled_from([1, 1.0, 0.5]), st.floats(0.25, 10.0))
+"""Deviations whose truncation keeps the normal within 4 deviations (where the oracle's
+quantile of ``1/2 + q`` keeps 1e-13 absolute: ``std`` itself is valid down to any value > 0)."""
+_seeds = st.one_of(st.sampled_from([0, 42, 2**31 - 1, 2**62]), st.integers(0, 2**62))
+
+
+@st.composite
+def _noise_valid(draw, depth: int) -> dict:
+    start = draw(st.one_of(st.just(0), counts(0, 100), counts(0)))
+    kw = dict(schedule=draw(_child(depth)), start=start)
+    if draw(st.booleans()):
+        kw["end"] = draw(st.one_of(st.just(start + 1), counts(start + 1, 2**53 + start + 1)))
+    for name, values in (
+        ("pct", _pcts),
+        ("std", _stds),
+        ("seed", _seeds),
+        ("distribution", st.sampled_from(["normal", "uniform"])),
+    ):
+        if draw(st.booleans()):
+            kw[name] = draw(values)
+    return kw
+
+
+@st.composite
+def _noise_invalid(draw) -> Invalid:
+    """An end at or before the start (each alone valid)."""
+    kw = dict(draw(specs.valid_kwargs("Noise", depth=1)))
+    kw["start"] = start = draw(st.integers(1, 2**53))
+    kw["end"] = draw(st.one_of(st.just(start), st.integers(0, start)))
+    return Invalid("Noise", kw, ("end",), ValueError)
+
+
+_END = Kind(
+    st.none() | counts(1),
+    ((0, ValueError), (-1, ValueError), (5.0, TypeError), ("5", TypeError), (True, TypeError)),
+    _bad(_not_an_int.filter(lambda b: b[0] is not None), _with([0, -(2**40)], ValueError)),
+)
+"""``end``: None or an int > ``start`` (0 in the examples)."""
+_NOISE_PCT = Kind(
+    _pcts,
+    ((1, ValueError), (1.0, ValueError), (-0.1, ValueError), (NAN, ValueError), ("0.5", TypeError)),
+    _bad(_with(st.floats(1.0, 1e300), ValueError), _with(st.floats(max_value=-1e-300), ValueError)),
+    real=True,
+)
+"""``pct``: in ``[0, 1)``."""
+_SEED = Kind(
+    _seeds,
+    ((-1, ValueError), (2**62 + 1, ValueError), (1.0, TypeError), (None, TypeError)),
+    _bad(_negative_int, _with(st.integers(2**62 + 1, 2**80), ValueError)),
+)
+"""``seed``: an int in ``[0, 2**62]``."""
+
+
+def _noise_bounds(s) -> tuple[float, float]:
+    lo, hi = specs.bounds_of(s.schedule)
+    return lo * (1 - s.pct), hi * (1 + s.pct)
+
+
+def _noise_phases(s, near):
+    ends = {s.start} | ({s.end} if s.end is not None else set())
+    return set(specs.phases_of(s.schedule, near)) | ends
+
+
+def _noise_final(s):
+    end = specs.final_of(s.schedule)
+    if end is None or s.end is None:
+        return None
+    return max(Fraction(end[0]), Fraction(s.end)), end[1]
+
+
 SPECS = (
     Spec(
         "Warmup",
@@ -594,5 +746,58 @@ SPECS = (
         decays_from=_product_decays_from,
         step_change=_product_step_change,
         last_exact_step=lambda s: min(specs.last_exact_step(c) for c in s.schedules),
+    ),
+    Spec(
+        "PerEpoch",
+        reference=reference_per_epoch,
+        examples=(
+            dict(schedule=Example("ExponentialDecay", 0), steps_per_epoch=3),
+            dict(schedule=Example("CosineCycles", 1), steps_per_epoch=100),
+        ),
+        params={"schedule": CHILD, "steps_per_epoch": COUNT},
+        valid=lambda depth: _kw(dict(schedule=_child(depth), steps_per_epoch=counts(1))),
+        bounds=lambda s: specs.bounds_of(s.schedule),  # the child, held through each epoch
+        phases=_per_epoch_phases,
+        int_rates=dict(schedule=Child("Constant", dict(learning_rate=2)), steps_per_epoch=3),
+        final=_per_epoch_final,
+        decays_from=_per_epoch_decays_from,
+        step_change=_per_epoch_step_change,
+        last_exact_step=_per_epoch_last_exact_step,
+    ),
+    Spec(
+        "Noise",
+        reference=reference_noise,
+        examples=(
+            dict(schedule=Example("Constant", 0), start=2, pct=0.1, seed=7),
+            dict(
+                schedule=Example("CosineCycles", 1),
+                start=5,
+                end=40,
+                pct=0.5,
+                std=0.5,
+                seed=2**40 + 3,
+                distribution="uniform",
+            ),
+            dict(schedule=Example("PolyCycles", 1)),
+        ),
+        params={
+            "schedule": CHILD,
+            "start": NONNEG_COUNT,
+            "end": _END,
+            "pct": _NOISE_PCT,
+            "std": POSITIVE,
+            "seed": _SEED,
+            "distribution": choice(("normal", "uniform"), "Normal", "gaussian"),
+        },
+        valid=lambda depth: _noise_valid(depth),
+        invalid=(_noise_invalid,),
+        cases=(Case("Noise", "end", 2, ValueError),),  # == start in example 0
+        bounds=_noise_bounds,
+        phases=_noise_phases,
+        int_rates=dict(
+            schedule=Child("Constant", dict(learning_rate=2)), start=2, pct=0, std=1, seed=3
+        ),
+        final=_noise_final,
+        last_exact_step=lambda s: specs.last_exact_step(s.schedule),
     ),
 )

@@ -7,7 +7,9 @@ about 106 bits) built from error-free transformations, with the int64 step itsel
 into two float64s. They need only ``+ - *`` and ``floor``, so every engine runs them unchanged.
 Cycles of equal whole-step length use int64 arithmetic instead, and the blog recipe's cycles of
 rounded-up whole steps (no closed form: a sum of ceilings) a table of their starts built once on
-the host in Python integers and searched by halving (:func:`whole_cycle_segment`).
+the host in Python integers and searched by halving (:func:`whole_cycle_segment`). A cosine wave
+of any real period (:func:`wave`, Hugging Face's ``num_cycles``) reduces the step modulo its
+length in int64, and sums the fractional parts of exact products of the split quotient.
 """
 
 from __future__ import annotations

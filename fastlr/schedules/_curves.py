@@ -470,10 +470,11 @@ def wave(step, length, cycles, period, nu_hi, nu_lo, whole):
       ``cycles * q + (cycles / length) * r``: ``cycles * q`` as four float64s summing to it
       exactly (``q`` split into two exact halves, two error-free products), ``(cycles / length)
       * r`` from ``cycles / length`` in double-double; the fractional parts of the pieces
-      summed mod 1. Within 2**-49 of a wave of the exact position at every int64 step (10.5
-      float64 ulps of 1: each fractional part is exact or within 2**-54, five sums within
-      2**-53, the double-double ``cycles / length`` within ``2**-105 * cycles``, and
-      ``cycles <= 2**53``), whatever the step: the error does not grow with it.
+      summed mod 1. Within 2**-49 of a wave of the exact position at every int64 step, whatever
+      the step (the error does not grow with it): each fractional part is exact or within
+      2**-54, each of the five sums within 2**-53, and ``(cycles / length) * r`` in
+      double-double within ``3 * 2**-105 * cycles``, at most ``12.5 * 2**-53`` in all with
+      ``cycles <= 2**53`` (``6.5 * 2**-53`` with ``cycles <= 2**40``).
     """
     if whole:
         r = step - xp.floordiv(step, period) * period

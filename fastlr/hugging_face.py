@@ -12,24 +12,22 @@ transformers nor torch.
 ``constant``                   ``Constant(lr)``
 ``constant_with_warmup``       ``Warmup(Constant(lr), W)``
 ``linear``                     ``WarmupStableDecay(lr, T, W, T - W)`` (linear, to 0)
-``cosine``                     ``Warmup(CosineAnnealing(lr, P), W)``
-``cosine_with_min_lr``         ``Warmup(CosineAnnealing(lr, P, lr * min_lr_rate), W)``
-``cosine_warmup_with_min_lr``  ``Offset(Warmup(CosineAnnealing(lr, P, lr * min_lr_rate), W), 1)``
+``cosine``                     ``Warmup(CosineAnnealing(lr, S, num_cycles=c), W)``
+``cosine_with_min_lr``         ``Warmup(CosineAnnealing(lr, S, lr * min_lr_rate, c), W)``
+``cosine_warmup_with_min_lr``  ``Offset(Warmup(CosineAnnealing(lr, S, lr * min_lr_rate, c), W), 1)``
                                (its warmup and progress count from step + 1)
 ``polynomial``                 ``Warmup(PolynomialDecay(lr, T - W, lr_end, power), W)``
 ``inverse_sqrt``               ``InverseSqrtDecay(lr, W, timescale)``
 ``cosine_with_restarts``       ``Warmup(Sequential([CosineDecayRestarts(lr, (T - W) / cycles,
                                t_mul=1), Constant(0)], [T - W]), W)``
-``warmup_stable_decay``        ``WarmupStableDecay(lr, W + S + D, W, D, min_lr=start_lr=lr *
-                               min_lr_ratio, decay_type)`` (linear warmup)
+``warmup_stable_decay``        ``WarmupStableDecay(lr, W + St + D, W, D, min_lr=start_lr=lr *
+                               min_lr_ratio, decay_type, warmup_type, num_cycles)``
 =============================  ===============================================================
 
-(``W``: ``num_warmup_steps``, ``T``: ``num_training_steps``, ``S``/``D``: the stable and decay
-steps, ``P = max(1, T - W) / (2 * num_cycles)``: Hugging Face's cosine does not hold its floor
-after ``T``, it keeps oscillating, as :class:`fastlr.CosineAnnealing` does.) Not yet: a cosine
-whose half period ``P`` is not a whole number of steps (``num_cycles`` other than 0.5 mostly), a
-``warmup_type`` other than ``"linear"``, and ``num_cycles`` other than 0.5 in
-``warmup_stable_decay``: each raises a ``ValueError`` saying so.
+(``W``: ``num_warmup_steps``, ``T``: ``num_training_steps``, ``St``/``D``: the stable and decay
+steps, ``S = max(1, T - W)`` and ``c = num_cycles``: ``c`` waves over ``S`` steps. Hugging Face's
+cosine does not hold its floor after ``T``, it keeps oscillating, as :class:`fastlr.CosineAnnealing`
+does; its period ``S / c`` need not be a whole number of steps.)
 ``reduce_lr_on_plateau`` (metric-driven: see :class:`fastlr.ReduceLROnPlateau`) and ``greedy`` have
 no closed form.
 """
@@ -76,7 +74,9 @@ def from_hf(
             ``cosine_with_restarts``; ``warmup_stable_decay`` takes it or ``num_stable_steps``).
         **scheduler_specific_kwargs: ``get_scheduler``'s ``scheduler_specific_kwargs``: ``lr_end``
             and ``power`` (``polynomial``), ``timescale`` (``inverse_sqrt``), ``num_cycles``
-            (``cosine_with_restarts``), ``num_decay_steps``, ``num_stable_steps``,
+            (``cosine``, ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr``,
+            ``cosine_with_restarts``), ``min_lr``, ``min_lr_rate``, ``warmup_lr_rate`` (the
+            cosines with a minimum), ``num_decay_steps``, ``num_stable_steps``,
             ``decay_type``, ``warmup_type``, ``min_lr_ratio``, ``num_cycles``
             (``warmup_stable_decay``).
 
@@ -177,15 +177,7 @@ def _cosine(name: str, lr: float, w: int, t: int, kw: dict):
         )
     else:
         floor = min_lr if min_lr is not None else lr * rate
-    span = max(1, t - w)
-    half = span / (2 * cycles)
-    if not float(half).is_integer() or half < 1:
-        raise ValueError(
-            "Argument `num_cycles` must make the cosine's half period max(1, num_training_steps - "
-            "num_warmup_steps) / (2 * num_cycles) a whole number of steps for fastlr.from_hf "
-            f"(other periods are not supported yet). Received: num_cycles={cycles!r}"
-        )
-    wave = fastlr.CosineAnnealing(lr, int(half), min_lr=floor)
+    wave = fastlr.CosineAnnealing(lr, max(1, t - w), min_lr=floor, num_cycles=cycles)
     if name != "cosine_warmup_with_min_lr":
         return fastlr.Warmup(wave, w)
     # Its warmup is (step + 1) / W and its progress (step - W + 1) / span: one step ahead.
@@ -219,16 +211,6 @@ def _wsd(lr: float, w: int, total: int | None, kw: dict):
             f"`warmup_stable_decay`. Received: num_training_steps={total!r}, "
             f"num_stable_steps={stable!r}"
         )
-    if warmup_type != "linear":
-        raise ValueError(
-            "Argument `warmup_type` is not supported by fastlr.from_hf yet (linear only). "
-            f"Received: warmup_type={warmup_type!r}"
-        )
-    if cycles != 0.5:
-        raise ValueError(
-            "Argument `num_cycles` is not supported by fastlr.from_hf yet (0.5 only). "
-            f"Received: num_cycles={cycles!r}"
-        )
     stable = total - w - decay if stable is None else stable
     floor = lr * ratio
     return fastlr.WarmupStableDecay(
@@ -239,6 +221,8 @@ def _wsd(lr: float, w: int, total: int | None, kw: dict):
         min_lr=floor,
         start_lr=floor,
         decay_type=decay_type,
+        warmup_type=warmup_type,
+        num_cycles=cycles if decay_type == "cosine" else 0.5,  # Hugging Face ignores it there
     )
 
 

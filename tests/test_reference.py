@@ -217,11 +217,18 @@ def backend32(case: str, backend: str) -> np.ndarray:
 
 
 BACKEND_CASES = sorted(
-    {*{CASES[c][0]: c for c in sorted(CASES, reverse=True)}.values(), "WarmupCosineRestarts-3"}
+    {
+        *{CASES[c][0]: c for c in sorted(CASES, reverse=True)}.values(),
+        "WarmupCosineRestarts-3",
+        "CosineAnnealing-2",
+        "WarmupStableDecay-4",
+    }
 )
-"""The first parameter set of every class, and the blog recipe's whole cycles (a table
-searched with ``take``: a formula of its own). The backends' engines run the same formulas as
-TF's: one case per formula is enough, and a ``jax.jit`` trace per case costs CI time."""
+"""The first parameter set of every class, the blog recipe's whole cycles (a table searched
+with ``take``: a formula of its own), and a cosine wave whose period is not a whole number of
+steps (double-double arithmetic: :func:`fastlr.schedules._curves.wave`; and in a WSD decay, with
+a 1-sqrt warmup). The backends' engines run the same formulas as TF's: one case per formula is
+enough, and a ``jax.jit`` trace per case costs CI time."""
 
 
 @pytest.mark.parametrize(
@@ -305,6 +312,38 @@ def test_cosine_decay_restarts_past_2_24_is_exact():
     assert s.evaluate([step], dtype="float64")[0] == pytest.approx(0.5, rel=3e-16)
     assert float(s(tf.constant(step, dtype=tf.int64))) == 0.5
     assert float(s(step)) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("decay_steps", "num_cycles"),
+    [
+        (90, 0.3),
+        (37, 1.25),
+        (7, 1 / 3),
+        (10**6 + 3, 7.77),
+        (2**40 + 1, 0.5000000001),
+        (1, 2.0**53 - 1),
+        (3, 2.0**-53),
+        (2**53, 123456.789),
+        (10, 7.0),
+    ],
+)
+def test_a_real_period_wave_is_within_2_49_of_a_period_at_any_step(decay_steps, num_cycles):
+    """CosineAnnealing's documented bound for a period that is not a whole number of steps: the
+    position in the wave within 2**-49 of a period at every int64 step, so the value within
+    ``pi * 2**-49`` of the amplitude of the exact one (plus the cosine's own rounding)."""
+    s = fastlr.CosineAnnealing(1.0, decay_steps, num_cycles=num_cycles)
+    rng = random.Random(decay_steps)
+    steps = [rng.randrange(2**63) for _ in range(200)] + [rng.randrange(2**40) for _ in range(50)]
+    steps = np.array(sorted({*steps, 0, 1, 2**53 - 1, 2**53, 2**62, 2**63 - 2, 2**63 - 1}))
+    ref = reference_values(s, steps)
+    bound = math.pi * 2.0**-49 + 2.0**-51
+    for got in (
+        s.evaluate(steps, dtype="float64"),
+        s.evaluate(steps[steps < 2**40], dtype="float64"),
+    ):
+        err = np.abs(got - ref[: len(got)])
+        assert err.max() <= bound, (steps[np.argmax(err)], err.max())
 
 
 @pytest.mark.parametrize(

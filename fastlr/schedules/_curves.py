@@ -7,13 +7,16 @@ about 106 bits) built from error-free transformations, with the int64 step itsel
 into two float64s. They need only ``+ - *`` and ``floor``, so every engine runs them unchanged.
 Cycles of equal whole-step length use int64 arithmetic instead, and the blog recipe's cycles of
 rounded-up whole steps (no closed form: a sum of ceilings) a table of their starts built once on
-the host in Python integers and searched by halving (:func:`whole_cycle_segment`).
+the host in Python integers and searched by halving (:func:`whole_cycle_segment`). A cosine wave
+of any real period (:func:`wave`, Hugging Face's ``num_cycles``) reduces the step modulo its
+length in int64, and sums the fractional parts of exact products of the split quotient.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from fractions import Fraction
 
 from fastlr._ops import formula, xp
 
@@ -431,3 +434,63 @@ def exp_small(x):
     q = q * x + 0.5
     q = q * x + 1.0
     return 1.0 + x * q
+
+
+# -- a cosine wave of any real period ----------------------------------------------------------
+def wave_args(length: int, cycles: float) -> tuple[int, float, float, bool]:
+    """``(period, nu_hi, nu_lo, whole)`` for :func:`wave` with ``cycles`` full waves over
+    ``length`` steps: ``whole`` where the period ``length / cycles`` is a whole number of steps
+    (at most 2**53), then ``period`` is it; else ``nu_hi + nu_lo`` is ``cycles / length`` to
+    about 106 bits (and ``period`` a placeholder 1)."""
+    period = Fraction(length) / Fraction(cycles)
+    if period.denominator == 1 and period <= 2**53:
+        return int(period), 0.0, 0.0, True
+    nu = Fraction(cycles) / length
+    hi = float(nu)
+    return 1, hi, float(nu - Fraction(hi)), False
+
+
+@formula
+def _frac(x):
+    """``x - floor(x)``, in ``[0, 1]``: exact for ``x >= 0`` and for ``x <= -1/2``."""
+    return x - xp.floor(x)
+
+
+@formula
+def wave(step, length, cycles, period, nu_hi, nu_lo, whole):
+    """``(1 + cos(2 pi cycles step / length)) / 2`` at a non-negative int64 ``step``: a wave
+    from 1 (at step 0) down to 0 and back, ``cycles`` full waves per ``length`` steps (args from
+    :func:`wave_args`; ``whole`` is static).
+
+    * A whole-step period ``L``: ``r = step mod L`` and the distance ``d = min(r, L - r)`` to the
+      nearest crest in int64, then ``cos_remaining((L - 2 d) / L)``: exact at every int64 step,
+      one rounded division.
+    * Any other period: the position in the wave (in waves, ``cycles * step / length`` mod 1)
+      from ``q = step // length`` and ``r = step mod length`` in int64,
+      ``cycles * q + (cycles / length) * r``: ``cycles * q`` as four float64s summing to it
+      exactly (``q`` split into two exact halves, two error-free products), ``(cycles / length)
+      * r`` from ``cycles / length`` in double-double; the fractional parts of the pieces
+      summed mod 1. Within 2**-49 of a wave of the exact position at every int64 step, whatever
+      the step (the error does not grow with it): each fractional part is exact or within
+      2**-54, each of the five sums within 2**-53, and ``(cycles / length) * r`` in
+      double-double within ``3 * 2**-105 * cycles``, at most ``12.5 * 2**-53`` in all with
+      ``cycles <= 2**53`` (``6.5 * 2**-53`` with ``cycles <= 2**40``).
+    """
+    if whole:
+        r = step - xp.floordiv(step, period) * period
+        d = xp.minimum(r, period - r)  # 0 .. period / 2: the distance to the nearest crest
+        return xp.cos_remaining(xp.div(period - 2 * d, period))
+    q = xp.floordiv(step, length)
+    rf = xp.f(step - q * length)
+    qh, ql = step_parts(q)
+    p1, e1 = two_prod(cycles, qh)
+    p2, e2 = two_prod(cycles, ql)
+    p3, e3 = two_prod(rf, nu_hi)
+    e3 = e3 + rf * nu_lo
+    x = _frac(_frac(p1) + _frac(p2))
+    x = _frac(x + _frac(p3))
+    x = _frac(x + _frac(e1))
+    x = _frac(x + _frac(e2))
+    x = _frac(x + _frac(e3))
+    d = xp.minimum(x, 1.0 - x)  # 0 .. 1/2 wave: the distance to the nearest crest
+    return xp.cos_remaining(1.0 - 2.0 * d)

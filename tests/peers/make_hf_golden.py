@@ -78,12 +78,48 @@ CASES = [
         num_training_steps=44,
         kwargs=dict(num_cycles=2.0),
     ),
+    # periods that are not whole numbers of steps (the wave's real-period arithmetic)
+    dict(
+        name="cosine",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(num_cycles=0.3),
+    ),
+    dict(
+        name="cosine",
+        lr=0.2,
+        num_warmup_steps=0,
+        num_training_steps=37,
+        kwargs=dict(num_cycles=1.25),
+    ),
+    dict(  # half a period below one step
+        name="cosine",
+        lr=0.1,
+        num_warmup_steps=2,
+        num_training_steps=12,
+        kwargs=dict(num_cycles=7),
+    ),
     dict(
         name="cosine_with_min_lr",
         lr=0.1,
         num_warmup_steps=10,
         num_training_steps=100,
         kwargs=dict(min_lr_rate=0.1),
+    ),
+    dict(
+        name="cosine_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(min_lr_rate=0.1, num_cycles=0.7),
+    ),
+    dict(
+        name="cosine_with_min_lr",
+        lr=0.3,
+        num_warmup_steps=3,
+        num_training_steps=50,
+        kwargs=dict(min_lr=0.01, num_cycles=2.5),
     ),
     dict(
         name="cosine_with_min_lr",
@@ -121,6 +157,20 @@ CASES = [
         kwargs=dict(min_lr_rate=0.2),
     ),
     dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(min_lr_rate=0.1, num_cycles=0.75),
+    ),
+    dict(
+        name="cosine_warmup_with_min_lr",
+        lr=0.1,
+        num_warmup_steps=6,
+        num_training_steps=60,
+        kwargs=dict(min_lr_rate=0.05, warmup_lr_rate=0.2, num_cycles=1.3),
+    ),
+    dict(
         name="warmup_stable_decay",
         lr=0.1,
         num_warmup_steps=10,
@@ -140,6 +190,44 @@ CASES = [
         num_warmup_steps=5,
         num_training_steps=60,
         kwargs=dict(num_decay_steps=25, decay_type="cosine", min_lr_ratio=0.05),
+    ),
+    # the other warmup types, and cosine decays of other than half a wave
+    dict(
+        name="warmup_stable_decay",
+        lr=0.1,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        kwargs=dict(num_decay_steps=20, warmup_type="cosine", min_lr_ratio=0.1),
+    ),
+    dict(
+        name="warmup_stable_decay",
+        lr=0.1,
+        num_warmup_steps=12,
+        num_training_steps=None,
+        kwargs=dict(
+            num_stable_steps=20, num_decay_steps=15, warmup_type="1-sqrt", decay_type="1-sqrt"
+        ),
+    ),
+    dict(
+        name="warmup_stable_decay",
+        lr=0.1,
+        num_warmup_steps=5,
+        num_training_steps=60,
+        kwargs=dict(num_decay_steps=25, num_cycles=1.5, min_lr_ratio=0.05),
+    ),
+    dict(
+        name="warmup_stable_decay",
+        lr=0.2,
+        num_warmup_steps=7,
+        num_training_steps=80,
+        kwargs=dict(num_decay_steps=30, warmup_type="cosine", num_cycles=0.3, min_lr_ratio=0.1),
+    ),
+    dict(  # num_cycles shapes the cosine decay only: Hugging Face ignores it here
+        name="warmup_stable_decay",
+        lr=0.1,
+        num_warmup_steps=4,
+        num_training_steps=40,
+        kwargs=dict(num_decay_steps=10, decay_type="linear", num_cycles=2.0),
     ),
 ]
 

@@ -360,6 +360,18 @@ _MULT_BAD = [  # cycle multipliers, in [1, 2**53]
     (2.0**53 + 2, ValueError),
     (1e300, ValueError),
 ]
+_CYCLES_BAD = [  # a number of waves, in [2**-53, 2**53]
+    (0, ValueError),
+    (0.0, ValueError),
+    (-0.5, ValueError),
+    (2.0**-54, ValueError),
+    (2.0**53 * 2, ValueError),
+    (NAN, ValueError),
+    (INF, ValueError),
+    ("1", TypeError),
+    (True, TypeError),
+    (None, TypeError),
+]
 _POSITIVE_BAD = [  # a real > 0
     (0, ValueError),
     (0.0, ValueError),
@@ -523,6 +535,18 @@ OPEN_UNIT = Kind(open_unit, tuple(_OPEN_UNIT_BAD), BAD_OPEN_UNIT, real=True)
 """In ``(0, 1]``: decay rates, gammas."""
 MULT = Kind(mults, tuple(_MULT_BAD), BAD_MULT, real=True)
 """Cycle multipliers, in ``[1, 2**53]``."""
+CYCLES = Kind(
+    st.one_of(
+        st.just(0.5),
+        st.sampled_from([1, 1.5, 2.0, 0.3, 1 / 3, 0.25, 2.0**-53, 2.0**53]),
+        st.floats(0.01, 10.0),
+        st.floats(2.0**-53, 2.0**53),
+    ),
+    tuple(_CYCLES_BAD),
+    _bad(BAD_POSITIVE, _with([2.0**-54, 1e-300, 2.0**53 * 2, 1e300], ValueError)),
+    real=True,
+)
+"""A number of waves (Hugging Face's ``num_cycles``), in ``[2**-53, 2**53]``."""
 POSITIVE = Kind(
     st.one_of(st.sampled_from([1, 1.0, 2]), st.floats(1e-3, 10.0)),
     tuple(_POSITIVE_BAD),

@@ -69,6 +69,8 @@ class PiecewiseInterpolate(Schedule):
 
     def phases(self) -> dict[str, int]:
         n = len(self.boundaries)
+        if n == 1:
+            return {}  # a constant
         names = [f"values[{i}]" if i < n - 1 else "end" for i in range(n)]
         return {k: b for k, b in zip(names, self.boundaries, strict=True) if b > 0}
 

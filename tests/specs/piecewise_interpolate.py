@@ -166,7 +166,7 @@ SPECS = (
             dict(boundaries=[0, 4, 8], values=[1.0, 0.1, 0.001]),
             dict(boundaries=[0, 300, 1000], values=[0.004, 0.1, 4e-7], interpolation="cosine"),
             dict(boundaries=[5, 5, 20, 20, 31], values=[0.5, 1.0, 0.2, 0.3, 0.0]),
-            dict(boundaries=[2**40], values=[0.01]),
+            dict(boundaries=[7], values=[0.01]),
         ),
         params={"interpolation": choice(("linear", "cosine"), "cos", "Linear")},  # lists: below
         valid=_valid(),

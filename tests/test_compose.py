@@ -1,4 +1,4 @@
-"""Composite schedules: ``Warmup``, ``Sequential``, ``Offset``, ``Scale`` (of child schedules)
+"""Composite schedules: ``Warmup``, ``Sequential``, ``Offset``, ``Scale``, ``Clip`` (of children)
 and ``Table``.
 
 1. Nests two and three composites deep against the independent reference (``tests/reference.py``)
@@ -7,8 +7,8 @@ and ``Table``.
 2. Semantics checked from the definitions alone: Sequential switches exactly at its boundaries
    and restarts each child at its own step 0; Offset is an exact shift; Warmup ramps to the
    child's first value and is continuous there; Scale is one float64 product and is what
-   ``schedule * factor`` builds; Table holds its last value and reproduces any schedule it was
-   built from.
+   ``schedule * factor`` builds; Clip is its child's values clipped; Table holds its last value
+   and reproduces any schedule it was built from.
 3. Serialization of a depth-3 nest: Keras serialize/JSON/deserialize, config, pickle, and a
    ``.keras`` file loaded in a fresh process without ``custom_objects``.
 4. Errors: Keras built-in and non-schedule children, bad boundaries / offsets / tables.
@@ -386,6 +386,17 @@ def test_warmup_ramps_to_a_composite_first_value():
     np.testing.assert_allclose(reference(s, np.arange(8)), want, rtol=1e-15)
     np.testing.assert_array_equal(_graph(s, range(8)), np.float32(reference(s, np.arange(8))))
     assert [REFERENCE["Warmup"](t, **_config(s)) for t in range(8)] == pytest.approx(want)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0.02, None), (None, 0.05), (0.02, 0.05), (0.1, 0.1)])
+def test_clip_is_the_childs_values_clipped(lo, hi):
+    child = fastlr.Sequential([Constant(0.1), fastlr.ExponentialDecay(0.1, 10, 0.5)], [5])
+    s = fastlr.Clip(child, min_lr=lo, max_lr=hi)
+    steps = np.array([0, 4, 5, 14, 15, 25, 35, *LARGE_STEPS, 2**63 - 1], np.int64)
+    want = np.clip(_f64(child, steps), lo, hi)
+    np.testing.assert_array_equal(_f64(s, steps), want)
+    np.testing.assert_array_equal(reference(s, steps), want)
+    np.testing.assert_array_equal(_graph(s, steps), np.float32(want))
 
 
 VALUES = [0.5, 0.25, 0.0, 0.125, 1e-7, 3.0]

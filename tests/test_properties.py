@@ -9,8 +9,8 @@ exactly. (Finite values inside the documented range, and agreement with the inde
 reference at any step, are checked on the same draws by ``test_fuzz`` and ``test_reference``.)
 Evaluation uses the float64 bulk path (``s.evaluate(..., "float64")``).
 
-Composites (Warmup, Sequential, Offset, Scale, Product) get random children drawn from the other
-specs, nested up to two composites deep; their model is built from their children's (see
+Composites (Warmup, Sequential, Offset, Scale, Product, Clip) get random children drawn from the
+other specs, nested up to two composites deep; their model is built from their children's (see
 ``specs/compose.py``), and checked on the NumPy reference engine (see ``model_values``: a
 compiled kernel per random structure would cost about a second). Their own semantics (a linear
 ramp into the wrapped schedule, each schedule from its boundary, a shift) are checked on the bulk

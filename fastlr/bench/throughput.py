@@ -128,6 +128,12 @@ def families(n: int) -> dict[str, Any]:
         "PiecewiseConstantDecay (Keras)": fastlr.PiecewiseConstantDecay(
             [n // 4, n // 2, 3 * n // 4], [0.1, 0.05, 0.01, 0.001]
         ),
+        "PiecewiseInterpolate cosine": fastlr.PiecewiseInterpolate(
+            [0, 3 * n // 10, n], [0.004, 0.1, 4e-7], interpolation="cosine"
+        ),
+        "Clip(ExponentialDecay)": fastlr.Clip(
+            fastlr.ExponentialDecay(0.1, max(n // 10, 1), 0.5), min_lr=1e-3
+        ),
         "Sequential(Warmup(CosineDecay), Constant)": fastlr.Sequential(
             [fastlr.Warmup(fastlr.CosineDecay(0.1, n - 2 * w), w), fastlr.Constant(1e-5)],
             [n - w],

@@ -1,5 +1,5 @@
-"""Composite schedules: Warmup, Sequential, Offset, Scale, Product, PerEpoch and Noise, built from
-child schedules.
+"""Composite schedules: Warmup, Sequential, Offset, Scale, Product, PerEpoch, Noise and Clip, built
+from child schedules.
 
 A composite's math is two small formulas in the same vocabulary as every schedule:
 
@@ -20,6 +20,7 @@ any depth survive ``model.save`` / ``load_model`` without ``custom_objects``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastlr import _validate as v
@@ -454,3 +455,52 @@ class Noise(Composite):
         n = xp.where(normal > 0.5, gauss, (2.0 * pct) * centred)
         noisy = value + value * n  # timm's v + v * noise
         return xp.where(step >= start, xp.where(step <= last, noisy, value), value)
+
+
+@register
+class Clip(Composite):
+    """A schedule kept within bounds: ``lr(step) = min(max(schedule(step), min_lr), max_lr)``.
+
+    A floor under a decay that would fall too low, or a ceiling over one that would rise too
+    high (optax's ``exponential_decay(..., end_value=)`` clips so: a floor when ``decay_rate <
+    1``). ``None`` leaves that side open; the bounds are exact values, not fractions.
+
+    Args:
+        schedule: a fastlr schedule.
+        min_lr: the floor, >= 0, or ``None``.
+        max_lr: the ceiling, >= ``min_lr``, or ``None``; at least one of the two is given.
+
+    Example:
+        >>> from fastlr import Clip, ExponentialDecay
+        >>> s = Clip(ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5), min_lr=0.02)
+        >>> s.evaluate([0, 10, 20, 30, 10**12], dtype="float64").round(6).tolist()
+        [0.1, 0.05, 0.025, 0.02, 0.02]
+    """
+
+    child_keys = ("schedule",)
+
+    def __init__(
+        self, schedule: Schedule, min_lr: float | None = None, max_lr: float | None = None
+    ) -> None:
+        child = _child("schedule", schedule)
+        lo = None if min_lr is None else v.rate("min_lr", min_lr)
+        hi = None if max_lr is None else v.rate("max_lr", max_lr)
+        v.require(lo is not None or hi is not None, "min_lr", "or `max_lr` must be set", lo)
+        if lo is not None and hi is not None:
+            v.require(lo <= hi, "max_lr", f"must be >= min_lr={lo}", hi)
+        super().__init__(schedule=child, min_lr=lo, max_lr=hi)
+
+    def formula_args(self) -> tuple:
+        lo, hi = self.min_lr, self.max_lr
+        return (0.0 if lo is None else lo, math.inf if hi is None else hi)
+
+    def phases(self) -> dict[str, int]:
+        return self.schedule.phases()
+
+    @staticmethod
+    def child_step(i, step, min_lr, max_lr):
+        return step
+
+    @staticmethod
+    def fold(i, acc, value, step, min_lr, max_lr):
+        return xp.minimum(xp.maximum(value, min_lr), max_lr)

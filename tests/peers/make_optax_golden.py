@@ -72,6 +72,127 @@ CASES = [
         80,
     ),
     (
+        "cosine_decay_schedule",
+        dict(init_value=0.1, decay_steps=50, alpha=0.01, exponent=2.0),
+        70,
+    ),
+    ("cosine_decay_schedule", dict(init_value=0.1, decay_steps=40, exponent=0.5), 60),
+    ("cosine_decay_schedule", dict(init_value=0.2, decay_steps=30, alpha=0.1), 45),
+    (
+        "warmup_cosine_decay_schedule",
+        dict(
+            init_value=0.01,
+            peak_value=0.1,
+            warmup_steps=8,
+            decay_steps=60,
+            end_value=0.002,
+            exponent=3.0,
+        ),
+        80,
+    ),
+    (
+        "exponential_decay",
+        dict(init_value=0.1, transition_steps=10, decay_rate=0.5, end_value=0.01),
+        60,
+    ),
+    (
+        "exponential_decay",
+        dict(
+            init_value=0.1,
+            transition_steps=7,
+            decay_rate=0.7,
+            transition_begin=12,
+            staircase=True,
+            end_value=0.02,
+        ),
+        70,
+    ),
+    (
+        "exponential_decay",
+        dict(init_value=0.01, transition_steps=10, decay_rate=1.5, end_value=0.05),
+        60,
+    ),
+    (
+        "exponential_decay",
+        dict(
+            init_value=0.01,
+            transition_steps=6,
+            decay_rate=2.0,
+            transition_begin=4,
+            staircase=True,
+            end_value=0.05,
+        ),
+        40,
+    ),
+    (
+        "exponential_decay",
+        dict(
+            init_value=0.01, transition_steps=9, decay_rate=3.0, transition_begin=5, end_value=0.2
+        ),
+        50,
+    ),
+    (
+        "warmup_exponential_decay_schedule",
+        dict(
+            init_value=0.0,
+            peak_value=0.1,
+            warmup_steps=5,
+            transition_steps=10,
+            decay_rate=0.5,
+            end_value=0.005,
+        ),
+        80,
+    ),
+    (
+        "piecewise_interpolate_schedule",
+        dict(interpolate_type="linear", init_value=1.0, boundaries_and_scales={4: 0.1, 8: 0.01}),
+        15,
+    ),
+    (
+        "piecewise_interpolate_schedule",
+        dict(
+            interpolate_type="cosine",
+            init_value=0.05,
+            boundaries_and_scales={25: 0.5, 10: 2.0, 40: 0.0},
+        ),
+        50,
+    ),
+    (
+        "piecewise_interpolate_schedule",
+        dict(interpolate_type="linear", init_value=0.1, boundaries_and_scales={0: 3.0, 12: 0.25}),
+        20,
+    ),
+    (
+        "piecewise_interpolate_schedule",
+        dict(interpolate_type="cosine", init_value=0.1, boundaries_and_scales={}),
+        5,
+    ),
+    ("linear_onecycle_schedule", dict(transition_steps=1000, peak_value=0.1), 1010),
+    (
+        "linear_onecycle_schedule",
+        dict(
+            transition_steps=37,
+            peak_value=1.0,
+            pct_start=0.25,
+            pct_final=0.6,
+            div_factor=10.0,
+            final_div_factor=100.0,
+        ),
+        50,
+    ),
+    ("cosine_onecycle_schedule", dict(transition_steps=1000, peak_value=0.1), 1010),
+    (
+        "cosine_onecycle_schedule",
+        dict(
+            transition_steps=37,
+            peak_value=0.5,
+            pct_start=0.4,
+            div_factor=5.0,
+            final_div_factor=50.0,
+        ),
+        50,
+    ),
+    (
         "sgdr_schedule",
         dict(
             cosine_kwargs=[

@@ -62,7 +62,8 @@ def cycle_starts(
 # -- the largest change over one step, piece by piece ----------------------------------------------
 def piece_change(kind: str, amp: float, length: float, overlap: float, power: float = 1.0) -> float:
     """Largest change of a piece of ``kind`` (span ``amp`` over ``length`` steps) over
-    ``overlap`` steps: linear, half cosine, ``1 - sqrt`` (Hölder-1/2) or ``(1 - p)**power``."""
+    ``overlap`` steps: linear, half cosine, ``1 - sqrt`` (Hölder-1/2), ``(1 - p)**power`` or
+    the half cosine to a ``power``."""
     if overlap <= 0 or amp == 0:
         return 0.0
     if length <= 0:
@@ -76,6 +77,12 @@ def piece_change(kind: str, amp: float, length: float, overlap: float, power: fl
         return amp * min(1.0, math.sqrt(x))
     if kind == "pow":
         return amp * min(1.0, power * x if power >= 1 else x**power)
+    if kind == "cospow":  # ((1 + cos(pi p)) / 2)**power = sin(pi r / 2)**(2 power), r = 1 - p
+        # slope power * pi * sin**(2 power - 1) * cos <= power * pi for power >= 1/2; below,
+        # a concave rise from the end, steepest there: sin(pi x / 2)**(2 power)
+        return amp * min(
+            1.0, power * math.pi * x if power >= 0.5 else (math.pi / 2 * x) ** (2 * power)
+        )
     raise AssertionError(kind)
 
 

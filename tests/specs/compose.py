@@ -1,6 +1,6 @@
 """Specs of the composites: :class:`fastlr.Warmup`, :class:`fastlr.Sequential`,
-:class:`fastlr.Offset`, :class:`fastlr.Scale`, :class:`fastlr.Product`, :class:`fastlr.PerEpoch`
-and :class:`fastlr.Noise`.
+:class:`fastlr.Offset`, :class:`fastlr.Scale`, :class:`fastlr.Product`, :class:`fastlr.PerEpoch`,
+:class:`fastlr.Noise` and :class:`fastlr.Clip`.
 
 Their model (range, phases, end, decay start, step change, last exact step) is built from their
 children's, through the dispatchers of :mod:`specs`; their valid parameters draw children from
@@ -24,6 +24,7 @@ from specs._kinds import (
     COUNT,
     NAN,
     NONNEG_COUNT,
+    OPTIONAL_RATE,
     POSITIVE,
     RATE,
     Child,
@@ -612,6 +613,59 @@ def _noise_final(s):
     return max(Fraction(end[0]), Fraction(s.end)), end[1]
 
 
+# -- Clip ------------------------------------------------------------------------------------------
+def reference_clip(step, *, schedule, min_lr=None, max_lr=None):
+    """``min(max(child(step), min_lr), max_lr)``, a ``None`` bound left open."""
+    value = child_value(schedule, as_step(step))
+    if min_lr is not None:
+        value = max(value, float(min_lr))
+    if max_lr is not None:
+        value = min(value, float(max_lr))
+    return value
+
+
+def _clipped(s, x: float) -> float:
+    if s.min_lr is not None:
+        x = max(x, s.min_lr)
+    return x if s.max_lr is None else min(x, s.max_lr)
+
+
+@st.composite
+def _clip_valid(draw, depth: int) -> dict:
+    child = draw(_child(depth))
+    which = draw(st.sampled_from(["min", "max", "both"]))
+    kw = dict(schedule=child)
+    if which in ("min", "both"):
+        kw["min_lr"] = draw(rates)
+    if which in ("max", "both"):
+        lo = float(kw.get("min_lr", 0.0))
+        kw["max_lr"] = draw(st.one_of(st.just(lo), st.floats(lo, max(2 * lo, 1e4)), rates))
+        if kw["max_lr"] < lo:
+            kw["max_lr"] = lo
+    return kw
+
+
+@st.composite
+def _clip_invalid(draw) -> Invalid:
+    kw = dict(draw(specs.valid_kwargs("Clip", depth=1)))
+    if draw(st.booleans()):  # neither bound
+        kw["min_lr"] = kw["max_lr"] = None
+        return Invalid("Clip", kw, ("min_lr", "max_lr"), ValueError)
+    lo = draw(st.floats(1e-6, 1e4))
+    kw["min_lr"], kw["max_lr"] = lo, lo * draw(st.floats(0.0, 1.0, exclude_max=True))
+    assume(kw["max_lr"] < lo)
+    return Invalid("Clip", kw, ("max_lr", "min_lr"), ValueError)
+
+
+def _clip_final(s):
+    end = specs.final_of(s.schedule)
+    return None if end is None else (end[0], _clipped(s, end[1]))
+
+
+def _union(*ranges: tuple[float, float]) -> tuple[float, float]:
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
 SPECS = (
     Spec(
         "Warmup",
@@ -798,6 +852,32 @@ SPECS = (
             schedule=Child("Constant", dict(learning_rate=2)), start=2, pct=0, std=1, seed=3
         ),
         final=_noise_final,
+        last_exact_step=lambda s: specs.last_exact_step(s.schedule),
+    ),
+    Spec(
+        "Clip",
+        reference=reference_clip,
+        examples=(
+            dict(schedule=Example("ExponentialDecay", 0), min_lr=0.02),
+            dict(schedule=Example("CyclicalLearningRate", 0), min_lr=0.2, max_lr=0.6),
+            dict(schedule=Example("Warmup", 0), max_lr=0.05),
+        ),
+        params={"schedule": CHILD, "min_lr": OPTIONAL_RATE, "max_lr": OPTIONAL_RATE},
+        valid=lambda depth: _clip_valid(depth),
+        invalid=(_clip_invalid,),
+        cases=(
+            Case("Clip", "min_lr", None, ValueError),  # max_lr is None too
+            Case("Clip", "max_lr", None, ValueError, base=2, name="min_lr", received=None),
+            Case("Clip", "max_lr", 0.1, ValueError, base=1),  # below min_lr=0.2
+            Case("Clip", "min_lr", 0.06, ValueError, base=2, name="max_lr", received=0.05),
+        ),
+        # the child's range, clipped
+        bounds=lambda s: tuple(_clipped(s, b) for b in specs.bounds_of(s.schedule)),
+        phases=lambda s, near: specs.phases_of(s.schedule, near),
+        int_rates=dict(schedule=Child("Constant", dict(learning_rate=2)), min_lr=1, max_lr=3),
+        final=_clip_final,
+        decays_from=lambda s: specs.decays_from(s.schedule),  # clipping keeps the order
+        step_change=lambda s, b: specs.step_change(s.schedule, b),  # and is 1-Lipschitz
         last_exact_step=lambda s: specs.last_exact_step(s.schedule),
     ),
 )

@@ -10,6 +10,7 @@ from specs import Case, Spec
 from specs._kinds import (
     COUNT,
     NONNEG_COUNT,
+    POSITIVE,
     RATE,
     below,
     counts,
@@ -21,9 +22,18 @@ from specs._phases import warmup_decay_change
 
 
 def reference_warmup_cosine_decay(
-    step, *, target_lr, total_steps, warmup_steps=0, hold_steps=0, start_lr=0.0, min_lr=0.0
+    step,
+    *,
+    target_lr,
+    total_steps,
+    warmup_steps=0,
+    hold_steps=0,
+    start_lr=0.0,
+    min_lr=0.0,
+    exponent=1.0,
 ):
-    """Linear warmup from ``start_lr``, hold at ``target_lr``, cosine to ``min_lr`` at ``T``."""
+    """Linear warmup from ``start_lr``, hold at ``target_lr``, cosine (to the power
+    ``exponent``) to ``min_lr`` at ``T``."""
     t = min(as_step(step), total_steps)
     w, h, total = warmup_steps, hold_steps, total_steps
     if t < w:
@@ -33,7 +43,7 @@ def reference_warmup_cosine_decay(
     if t >= total:  # documented: exactly min_lr at T and afterwards
         return float(min_lr)
     x = Fraction(t - w - h, total - w - h)
-    return min_lr + (target_lr - min_lr) * half_cos(x)
+    return min_lr + (target_lr - min_lr) * half_cos(x) ** exponent
 
 
 @st.composite
@@ -49,12 +59,14 @@ def _valid(draw) -> dict:
         hold_steps=hold,
         start_lr=draw(rates),
         min_lr=draw(below(float(target))),
+        **draw(st.fixed_dictionaries({}, optional=dict(exponent=POSITIVE.good))),
     )
 
 
 def _step_change(s, b: int) -> float | None:
     w, h, t = s.warmup_steps, s.hold_steps, s.total_steps
-    decay = (w + h, t, "cos", s.target_lr - s.min_lr)
+    amp = s.target_lr - s.min_lr
+    decay = (w + h, t, "cos", amp) if s.exponent == 1 else (w + h, t, "cospow", amp, s.exponent)
     return warmup_decay_change(b, w, abs(s.target_lr - s.start_lr), decay)
 
 
@@ -72,6 +84,8 @@ SPECS = (
                 min_lr=0.001,
             ),
             dict(target_lr=1.0, total_steps=1000),
+            dict(target_lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.001, exponent=2.0),
+            dict(target_lr=1.0, total_steps=37, hold_steps=3, exponent=0.3),
         ),
         params={
             "target_lr": RATE,
@@ -80,6 +94,7 @@ SPECS = (
             "hold_steps": NONNEG_COUNT,
             "start_lr": RATE,
             "min_lr": RATE,
+            "exponent": POSITIVE,
         },
         valid=_valid(),
         invalid=(
@@ -102,7 +117,9 @@ SPECS = (
         # warmup start_lr -> target_lr, hold, cosine down to min_lr <= target_lr
         bounds=lambda s: (min(s.start_lr, s.min_lr), max(s.start_lr, s.target_lr)),
         phases=lambda s, near: (s.warmup_steps, s.warmup_steps + s.hold_steps, s.total_steps),
-        int_rates=dict(target_lr=1, total_steps=100, warmup_steps=10, start_lr=0, min_lr=0),
+        int_rates=dict(
+            target_lr=1, total_steps=100, warmup_steps=10, start_lr=0, min_lr=0, exponent=2
+        ),
         final=lambda s: (s.total_steps, s.min_lr),
         decays_from=lambda s: s.warmup_steps,
         step_change=_step_change,

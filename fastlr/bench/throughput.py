@@ -134,6 +134,21 @@ def families(n: int) -> dict[str, Any]:
         "Clip(ExponentialDecay)": fastlr.Clip(
             fastlr.ExponentialDecay(0.1, max(n // 10, 1), 0.5), min_lr=1e-3
         ),
+        "CosineCycles (timm) cycle_mult=2 k_decay": fastlr.CosineCycles(
+            0.1,
+            max(n // 15, 1),
+            min_lr=1e-5,
+            cycle_mult=2.0,
+            cycle_decay=0.5,
+            cycle_limit=4,
+            k_decay=1.5,
+        ),
+        "PolyCycles (timm)": fastlr.PolyCycles(0.1, max(n // 4, 1), cycle_limit=None),
+        "TanhCycles (timm)": fastlr.TanhCycles(0.1, max(n // 4, 1), cycle_limit=None),
+        "Noise(PerEpoch(ExponentialDecay))": fastlr.Noise(
+            fastlr.PerEpoch(fastlr.ExponentialDecay(0.1, 30, 0.1, staircase=True), max(n // 90, 1)),
+            pct=0.1,
+        ),
         "Sequential(Warmup(CosineDecay), Constant)": fastlr.Sequential(
             [fastlr.Warmup(fastlr.CosineDecay(0.1, n - 2 * w), w), fastlr.Constant(1e-5)],
             [n - w],

@@ -34,7 +34,14 @@ from specs._kinds import (
     open_unit,
     rates,
 )
-from specs._oracle import as_step, cycle_of, cycle_start, cycles_within_reach, half_cos
+from specs._oracle import (
+    EXACT_BITS_LIMIT,
+    as_step,
+    cycle_of,
+    cycle_start,
+    cycles_within_reach,
+    half_cos,
+)
 from specs._phases import cycle_starts
 
 
@@ -155,8 +162,12 @@ def _end(s) -> Fraction | None:
     if s.cycle_limit is None:
         return None
     mult = Fraction(s.cycle_mult)
-    if s.cycle_limit and mult != 1 and s.cycle_limit * math.log2(s.cycle_mult) > 64:
-        return None
+    if s.cycle_limit and mult != 1:
+        if s.cycle_limit * math.log2(s.cycle_mult) > 64:
+            return None  # past every int64 step
+        bits = mult.numerator.bit_length() + mult.denominator.bit_length()
+        if s.cycle_limit * bits > EXACT_BITS_LIMIT:
+            return None  # mult**cycle_limit too costly to compute exactly: no claim
     start = cycle_start(s.cycle_limit, Fraction(s.cycle_steps), mult)
     return start if start <= TOP else None
 

@@ -370,8 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {err.filename}" if err.filename else ""
         print(f"fastlr: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # outputs are renamed into place only when complete: none is partial
-        print("fastlr: error: interrupted; no output was written", file=sys.stderr)
+    except KeyboardInterrupt:  # files are renamed into place only when complete: none is partial
+        print("fastlr: error: interrupted; no partial file was left", file=sys.stderr)
         return 130
 
 

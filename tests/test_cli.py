@@ -456,7 +456,7 @@ def test_an_interrupted_precompute_leaves_the_old_file(capsys, tmp_path, monkeyp
         assert code == 2
         assert f"cannot write {str(path)!r}: No space left on device (nothing written" in err
     else:
-        assert code == 130 and err == "fastlr: error: interrupted; no output was written\n"
+        assert code == 130 and err == "fastlr: error: interrupted; no partial file was left\n"
     assert path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["lr.npy"]
 

@@ -1,6 +1,7 @@
 """Output files written whole or not at all: a temporary file in the target's folder, renamed into
 place (``os.replace``) only once complete. Used by ``fastlr precompute``, ``fastlr plot``,
-:func:`fastlr.plot.plot_schedule` and the benchmark report."""
+:func:`fastlr.plot.plot_schedule` and the benchmark report. Also the free-space check and the
+reserved, memory-mapped ``.npy`` of ``fastlr precompute``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _mode(path: Path) -> int:
@@ -79,3 +81,69 @@ def first_missing(folder: Path) -> Path | None:
             break
         current = current.parent
     return missing
+
+
+def size_text(nbytes: int) -> str:
+    """``nbytes`` for people: ``3.64 TiB (4,000,000,000,128 bytes)``."""
+    if nbytes < 1024:
+        return f"{nbytes:,} bytes"
+    value = float(nbytes)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        value /= 1024
+        if value < 1024 or unit == "EiB":
+            break
+    return f"{value:.2f} {unit} ({nbytes:,} bytes)"
+
+
+def check_space(path: str | os.PathLike, nbytes: int) -> None:
+    """Raise a ``ValueError`` naming ``path``, the size and the free space when a file of
+    ``nbytes`` does not fit in the free space of ``path``'s folder (``shutil.disk_usage``)."""
+    import shutil
+
+    free = shutil.disk_usage(Path(path).parent).free
+    if nbytes > free:
+        raise ValueError(
+            f"cannot write {str(path)!r}: it needs {size_text(nbytes)} and its folder has "
+            f"{size_text(free)} free"
+        )
+
+
+NPY_HEADER = 128
+"""Bytes of the ``.npy`` header of a 1-D float array (format 1.0, padded to 64 bytes)."""
+
+
+def npy_bytes(n: int, dtype: Any) -> int:
+    """The size of the ``.npy`` file of ``n`` values of ``dtype`` (header included)."""
+    import numpy as np
+
+    return NPY_HEADER + n * np.dtype(dtype).itemsize
+
+
+@contextlib.contextmanager
+def npy_memmap(path: str | os.PathLike, n: int, dtype: Any) -> Iterator[Any]:
+    """A new ``.npy`` at ``path`` of ``n`` values of ``dtype``, memory-mapped for writing
+    (``np.lib.format.open_memmap``), its blocks reserved first (:func:`reserve`); flushed and
+    unmapped on exit when the caller holds no other reference (a mapped file cannot be renamed on
+    Windows)."""
+    import numpy as np
+
+    values = np.lib.format.open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=(n,))
+    try:
+        reserve(path, values.offset + values.nbytes)
+        yield values
+        values.flush()
+    finally:
+        del values  # unmapped here unless the caller still holds it
+
+
+def reserve(path: str | os.PathLike, nbytes: int) -> None:
+    """Allocate the file's blocks now: a memmap over a sparse file gets SIGBUS when the disk
+    fills up; ``posix_fallocate`` fails with ENOSPC (or EFBIG) instead. Where there is none
+    (macOS, Windows), the file stays sparse."""
+    if not hasattr(os, "posix_fallocate"):  # pragma: no cover - depends on the platform
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, nbytes)
+    finally:
+        os.close(fd)

@@ -94,28 +94,13 @@ def _steps(args: argparse.Namespace) -> range:
     return range(args.start, args.start + args.steps)
 
 
-def _size(nbytes: int) -> str:
-    """``nbytes`` for people: ``3.64 TiB (4,000,000,000,128 bytes)``."""
-    if nbytes < 1024:
-        return f"{nbytes:,} bytes"
-    value = float(nbytes)
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        value /= 1024
-        if value < 1024 or unit == "EiB":
-            break
-    return f"{value:.2f} {unit} ({nbytes:,} bytes)"
-
-
 def _check_space(out, nbytes: int) -> None:
-    """Refuse an output larger than the free space of its folder, before writing anything."""
-    import shutil
+    from fastlr._files import check_space
 
-    free = shutil.disk_usage(out.parent).free
-    if nbytes > free:
-        raise CliError(
-            f"cannot write {str(out)!r}: it needs {_size(nbytes)} and its folder has "
-            f"{_size(free)} free; use fewer --steps or another folder"
-        )
+    try:
+        check_space(out, nbytes)
+    except ValueError as err:
+        raise CliError(f"{err}; use fewer --steps or another folder") from None
 
 
 @contextlib.contextmanager
@@ -185,44 +170,23 @@ def precompute(args: argparse.Namespace) -> int:
     import numpy as np
 
     from fastlr import bulk
+    from fastlr._files import npy_bytes, npy_memmap
 
     schedule = _schedule(args.name, args.params)
     out = _output(args.output, ".npy")
     steps = _steps(args)
     dtype = np.dtype(args.dtype)
-    _check_space(out, HEADER_BYTES + len(steps) * dtype.itemsize)
-    with _writing(out) as tmp:
-        values = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(steps),))
-        try:
-            _reserve(tmp, values.offset + values.nbytes)
-            t0 = time.perf_counter()
-            bulk.evaluate(schedule, steps, dtype=args.dtype, out=values)
-            elapsed = time.perf_counter() - t0
-            values.flush()
-        finally:
-            del values  # unmap before the rename (or the removal)
+    _check_space(out, npy_bytes(len(steps), dtype))
+    with _writing(out) as tmp, npy_memmap(tmp, len(steps), dtype) as values:
+        t0 = time.perf_counter()
+        bulk.evaluate(schedule, steps, dtype=args.dtype, out=values)
+        elapsed = time.perf_counter() - t0
+        del values  # the last reference is npy_memmap's: it flushes and unmaps before the rename
     print(
         f"{out}: {len(steps):,} {args.dtype} values of {schedule!r} for steps "
         f"{steps.start}..{steps.stop - 1} in {elapsed:.3f} s"
     )
     return 0
-
-
-HEADER_BYTES = 128
-"""The .npy header of a 1-D array (format 1.0, padded to 64 bytes: 128 for these dtypes)."""
-
-
-def _reserve(path, nbytes: int) -> None:
-    """Allocate the file's blocks now: a memmap over a sparse file gets SIGBUS when the disk
-    fills up; ``posix_fallocate`` fails with ENOSPC (or EFBIG) instead. Where there is none
-    (macOS, Windows), the file stays sparse."""
-    if not hasattr(os, "posix_fallocate"):  # pragma: no cover - depends on the platform
-        return
-    fd = os.open(path, os.O_RDWR)
-    try:
-        os.posix_fallocate(fd, 0, nbytes)
-    finally:
-        os.close(fd)
 
 
 def plot(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -24,11 +25,18 @@ def _parse_params(pairs: Sequence[str]) -> dict:
     """``key=value`` pairs; values are Python literals (ints, floats, lists, strings, None)."""
     import ast
 
-    params = {}
+    params: dict = {}
+    seen: dict[str, str] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.isidentifier():
             raise CliError(f"parameters are key=value pairs. Received: {pair!r}")
+        if key in seen:
+            raise CliError(
+                f"Argument `{key}` is given twice; give each parameter once. "
+                f"Received: {seen[key]} and {pair}"
+            )
+        seen[key] = pair
         try:
             params[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -67,12 +75,48 @@ def _schedule(name: str, pairs: Sequence[str]):
         raise CliError(str(err).splitlines()[0]) from None
 
 
+LAST_STEP = 2**63 - 1
+"""The largest step (int64)."""
+
+
 def _steps(args: argparse.Namespace) -> range:
     if args.steps < 1:
         raise CliError(f"Argument `steps` must be >= 1. Received: steps={args.steps}")
     if args.start < 0:
         raise CliError(f"Argument `start` must be >= 0. Received: start={args.start}")
+    last = args.start + args.steps - 1
+    if last > LAST_STEP:
+        raise CliError(
+            "Arguments `start` and `steps` must give a last step (start + steps - 1) below "
+            f"2**63, steps being int64. Received: start={args.start}, steps={args.steps} "
+            f"(last step {last})"
+        )
     return range(args.start, args.start + args.steps)
+
+
+def _check_space(out, nbytes: int) -> None:
+    from fastlr._files import check_space
+
+    try:
+        check_space(out, nbytes)
+    except ValueError as err:
+        raise CliError(f"{err}; use fewer --steps or another folder") from None
+
+
+@contextlib.contextmanager
+def _writing(out):
+    """Write ``out`` whole or not at all (:func:`fastlr._files.replacing`); an ``OSError`` (a
+    full disk, a file-size limit) becomes a one-line error naming ``out``."""
+    from fastlr._files import replacing
+
+    try:
+        with replacing(out) as tmp:
+            yield tmp
+    except OSError as err:
+        raise CliError(
+            f"cannot write {str(out)!r}: {err.strerror or err} (nothing written; any earlier "
+            "file there is unchanged)"
+        ) from None
 
 
 def _output(path: str, suffix: str, name: str = "output"):
@@ -83,7 +127,22 @@ def _output(path: str, suffix: str, name: str = "output"):
         raise CliError(f"Argument `{name}` must end in {suffix}. Received: {name}={path!r}")
     if not out.parent.exists() or not os.access(out.parent, os.W_OK):
         raise CliError(f"cannot write {path!r}: its folder does not exist or is not writable")
+    if out.is_dir():
+        raise CliError(f"cannot write {path!r}: it is a folder")
     return out
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, its lines joined: up to the first
+    full stop followed by a space or the paragraph's end, outside ``code`` and not in "e.g."."""
+    import inspect
+    import re
+
+    paragraph = inspect.cleandoc(doc).split("\n\n")[0]
+    text = " ".join(line.strip() for line in paragraph.splitlines())
+    masked = re.sub(r"``.*?``", lambda m: "x" * len(m.group()), text)  # no full stop inside code
+    end = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.(?=\s|$)", masked)
+    return text[: end.end()] if end else text
 
 
 def list_schedules(args: argparse.Namespace) -> int:
@@ -96,38 +155,51 @@ def list_schedules(args: argparse.Namespace) -> int:
         params = []
         for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
             params.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        summary = first_sentence(cls.__doc__ or "")
         print(f"{name}({', '.join(params)})\n    {summary}")
     return 0
 
 
 def precompute(args: argparse.Namespace) -> int:
-    """Evaluate a schedule over a step range into a .npy file (same values as ``evaluate``)."""
+    """Evaluate a schedule over a step range into a .npy file (same values as ``evaluate``).
+
+    The values stream into a memory-mapped ``.npy`` (``evaluate(out=...)`` walks it in chunks),
+    so RAM never limits ``--steps``; the file's blocks are reserved first (``posix_fallocate``),
+    so a disk that fills up fails before any value is written, not with a SIGBUS mid-way.
+    """
     import numpy as np
 
-    import fastlr
+    from fastlr import bulk
+    from fastlr._files import npy_bytes, npy_memmap
 
     schedule = _schedule(args.name, args.params)
     out = _output(args.output, ".npy")
     steps = _steps(args)
-    t0 = time.perf_counter()
-    values = fastlr.evaluate(schedule, steps, dtype=args.dtype)
-    elapsed = time.perf_counter() - t0
-    np.save(out, values)
+    dtype = np.dtype(args.dtype)
+    _check_space(out, npy_bytes(len(steps), dtype))
+    with _writing(out) as tmp, npy_memmap(tmp, len(steps), dtype) as values:
+        t0 = time.perf_counter()
+        bulk.evaluate(schedule, steps, dtype=args.dtype, out=values)
+        elapsed = time.perf_counter() - t0
+        del values  # the last reference is npy_memmap's: it flushes and unmaps before the rename
     print(
-        f"{out}: {len(values):,} {args.dtype} values of {schedule!r} for steps "
+        f"{out}: {len(steps):,} {args.dtype} values of {schedule!r} for steps "
         f"{steps.start}..{steps.stop - 1} in {elapsed:.3f} s"
     )
     return 0
 
 
 def plot(args: argparse.Namespace) -> int:
-    """Plot a schedule over a step range into a PNG."""
+    """Plot a schedule over a step range into a PNG (at most ~10,000 sampled steps: see
+    :func:`fastlr.plot.plot_schedule`)."""
     from fastlr.plot import plot_schedule
 
     schedule = _schedule(args.name, args.params)
     out = _output(args.output, ".png")
-    plot_schedule(schedule, _steps(args), path=str(out), log_scale=args.log)
+    steps = _steps(args)
+    fig = plot_schedule(schedule, steps, log_scale=args.log)
+    with _writing(out) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     print(f"{out}: {schedule!r}")
     return 0
 
@@ -136,7 +208,8 @@ def bench(args: argparse.Namespace) -> int:
     """Run the benchmark suite and write report.md, results.json and plots into a folder."""
     from pathlib import Path
 
-    from fastlr.bench import SECTIONS
+    from fastlr._files import first_missing, remove_created
+    from fastlr.bench import SECTIONS, check_device
 
     sections = tuple(x.strip() for x in args.only.split(",")) if args.only else SECTIONS
     unknown = [x for x in sections if x not in SECTIONS]
@@ -145,11 +218,25 @@ def bench(args: argparse.Namespace) -> int:
             f"Argument `only` must be a comma list of {', '.join(SECTIONS)}. "
             f"Received: only={args.only!r}"
         )
+    try:  # before creating anything: --device cuda without a GPU fails here
+        check_device(args.device)
+    except (RuntimeError, ValueError) as err:
+        raise CliError(str(err).splitlines()[0]) from None
     out = Path(args.output)
+    created = first_missing(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise CliError(f"cannot create {args.output!r}: {err.strerror or err}") from None
+    try:
+        _bench_into(args, out, sections)
+    except BaseException:
+        remove_created(out, created)  # never leave an empty folder this command made
+        raise
+    return 0
+
+
+def _bench_into(args: argparse.Namespace, out, sections: tuple[str, ...]) -> None:
     if not os.access(out, os.W_OK):
         raise CliError(f"cannot write into {args.output!r}: the folder is not writable")
     if "step" in sections:  # bulk and cycles run TensorFlow in worker processes only
@@ -171,7 +258,11 @@ def bench(args: argparse.Namespace) -> int:
     except (RuntimeError, ValueError, ImportError) as err:  # e.g. --device cuda without a GPU
         raise CliError(str(err).splitlines()[0]) from None
     results["command"] = command
-    for path in report.write(results, out, command):
+    try:
+        paths = report.write(results, out, command)
+    except OSError as err:
+        raise CliError(f"cannot write into {args.output!r}: {err.strerror or err}") from None
+    for path in paths:
         print(path)
     if results.get("bulk"):
         print()
@@ -240,8 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fastlr: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. the output file cannot be written after all
-        print(f"fastlr: error: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
+        where = f": {err.filename}" if err.filename else ""
+        print(f"fastlr: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # files are renamed into place only when complete: none is partial
+        print("fastlr: error: interrupted; no partial file was left", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Both helpers use matplotlib's object API (no pyplot, no display needed), return 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -20,6 +21,29 @@ def _figure(ax: Any) -> tuple[Any, Any]:
     return fig, fig.subplots()
 
 
+MAX_POINTS = 10_000
+"""A range of more steps than this is plotted on this many evenly spaced samples (plus its phase
+steps): a figure of 840 pixels cannot show more, and ``--steps 10**12`` must not need 8 TB."""
+
+
+def sample_steps(schedule: Any, steps: range, max_points: int = MAX_POINTS) -> Any:
+    """The steps :func:`plot_schedule` evaluates for a ``range``: all of them up to
+    ``max_points``; beyond, ``max_points`` evenly spaced ones (the first and the last included)
+    plus each phase step of ``schedule.phases()`` inside the range and the step before it, so a
+    restart or a boundary stays a vertical jump. A sorted int64 array (exact integer arithmetic:
+    no float rounding even near 2**63)."""
+    import numpy as np
+
+    n = len(steps)
+    if n <= max_points:
+        return np.arange(steps.start, steps.stop, steps.step, dtype=np.int64)
+    picked = {steps[i * (n - 1) // (max_points - 1)] for i in range(max_points)}
+    for p in schedule.phases().values():
+        p = int(p)  # a Python int: `in` on a range is then O(1)
+        picked.update(q for q in (p - steps.step, p) if q in steps)
+    return np.array(sorted(picked), dtype=np.int64)
+
+
 def plot_schedule(
     schedule: Any,
     steps: Any = 1000,
@@ -30,15 +54,24 @@ def plot_schedule(
 ) -> Any:
     """Plot ``schedule`` over ``steps`` (an int N, a range or an array of steps).
 
-    Returns the matplotlib ``Figure``; writes a PNG if ``path`` is given.
+    An int or a range of more than :data:`MAX_POINTS` (10,000) steps is sampled
+    (:func:`sample_steps`): 10,000 evenly spaced steps plus the schedule's phase steps
+    (``schedule.phases()``: warmup end, restarts, boundaries) inside the range and the step before
+    each, so a plot of ``10**12`` steps costs what one of 10,000 does. Periodic schedules with more
+    cycles than that in the range alias: plot a shorter range to see the cycles. An array of steps
+    is plotted as given. ``fastlr plot`` calls this function.
+
+    Returns the matplotlib ``Figure``; writes a PNG if ``path`` is given, whole or not at all (a
+    temporary file in the same folder renamed into place: a failed write leaves any earlier file
+    at ``path`` untouched).
     """
     import numpy as np
 
     from fastlr.bulk import as_steps, evaluate
 
     s = as_steps(steps)
-    x = np.arange(s.start, s.stop, s.step) if isinstance(s, range) else np.asarray(s)
-    y = evaluate(schedule, s, dtype="float64")
+    x = sample_steps(schedule, s) if isinstance(s, range) else np.asarray(s)
+    y = evaluate(schedule, x, dtype="float64")
     fig, ax = _figure(ax)
     ax.plot(x, y, lw=1.5)
     ax.set_xlabel("step")
@@ -48,8 +81,16 @@ def plot_schedule(
     ax.set_title(type(schedule).__name__)
     ax.grid(alpha=0.3)
     if path is not None:
-        fig.savefig(path, dpi=120)
+        _save(fig, path)
     return fig
+
+
+def _save(fig: Any, path: str) -> None:
+    from fastlr._files import replacing
+
+    suffix = Path(path).suffix
+    with replacing(path) as tmp:  # the format from path's suffix, as savefig(path) would
+        fig.savefig(tmp, dpi=120, format=suffix[1:] if suffix else "png")
 
 
 def plot_lr_finder(result: Any, *, ax: Any = None, path: str | None = None) -> Any:
@@ -76,5 +117,5 @@ def plot_lr_finder(result: Any, *, ax: Any = None, path: str | None = None) -> A
     ax.grid(alpha=0.3, which="both")
     ax.set_title("LR range test")
     if path is not None:
-        fig.savefig(path, dpi=120)
+        _save(fig, path)
     return fig

@@ -294,3 +294,297 @@ def test_an_expression_takes_no_key_value_pairs(capsys, tmp_path):
     ]
     code, _, err = run(capsys, *argv)
     assert code == 2 and "takes no key=value parameters. Received: 'learning_rate=1'" in err
+
+
+# -- the edges: step ranges, disk space, partial files, duplicates, summaries ---------------------
+CONSTANT = ["Constant", "learning_rate=0.1"]
+
+
+@pytest.mark.parametrize("command", ["precompute", "plot"])
+@pytest.mark.parametrize(
+    ("start", "steps"), [(2**63 - 5, 10), (2**63, 1), (0, 2**63 + 1), (2**62, 2**62 + 1)]
+)
+def test_a_last_step_at_or_past_2_63_is_refused_naming_start_and_steps(
+    capsys, tmp_path, command, start, steps
+):
+    suffix = ".npy" if command == "precompute" else ".png"
+    path = tmp_path / f"x{suffix}"
+    argv = [command, *CONSTANT, "--start", str(start), "--steps", str(steps), "-o", str(path)]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert (
+        "Arguments `start` and `steps` must give a last step (start + steps - 1) below 2**63" in err
+    )
+    assert f"Received: start={start}, steps={steps} (last step {start + steps - 1})" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_last_int64_step_is_accepted(capsys, tmp_path):
+    path = tmp_path / "lr.npy"
+    argv = ["precompute", *CONSTANT, "--start", str(2**63 - 3), "--steps", "3", "-o", str(path)]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(path), np.full(3, 0.1, np.float32))
+
+
+def test_precompute_refuses_a_file_larger_than_the_free_space(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "lr.npy"
+    code, _, err = run(capsys, "precompute", *CONSTANT, "--steps", str(10**12), "-o", str(path))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err  # not a 3.64 TiB malloc
+    assert f"cannot write {str(path)!r}: it needs 3.64 TiB (4,000,000,000,128 bytes)" in err
+    assert "free; use fewer --steps or another folder" in err
+    import shutil
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=4000))
+    argv = ["precompute", *CONSTANT, "--steps", "1000", "--dtype", "float64", "-o", str(path)]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert "it needs 7.94 KiB (8,128 bytes) and its folder has 3.91 KiB (4,000 bytes) free" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_precompute_streams_into_a_memmap_in_chunks(capsys, tmp_path, monkeypatch):
+    from fastlr import bulk
+
+    monkeypatch.setattr(bulk, "CHUNK", 1000)  # several chunks on a small file
+    calls = []
+    real = bulk.evaluate
+
+    def spy(schedule, steps, **kw):
+        calls.append(type(kw["out"]))
+        return real(schedule, steps, **kw)
+
+    monkeypatch.setattr(bulk, "evaluate", spy)
+    path = tmp_path / "lr.npy"
+    s = "WarmupCosineDecay(0.1, 3000, warmup_steps=500)"
+    code, _, err = run(capsys, "precompute", s, "--steps", "4321", "--start", "7", "-o", str(path))
+    assert code == 0, err
+    assert calls == [np.memmap]  # written in place, never a whole array in RAM first
+    expected = fastlr.evaluate(
+        fastlr.WarmupCosineDecay(0.1, 3000, warmup_steps=500), range(7, 4328)
+    )
+    np.testing.assert_array_equal(np.load(path), expected)
+    assert [p.name for p in tmp_path.iterdir()] == ["lr.npy"]
+
+
+def test_plot_samples_a_long_range_without_losing_phases(capsys, tmp_path):
+    from fastlr.plot import MAX_POINTS, plot_schedule
+
+    s = fastlr.CosineDecayRestarts(0.1, 1000)
+    fig = plot_schedule(s, range(10**12))  # would be 8 TB of float64 unsampled
+    x, y = fig.axes[0].lines[0].get_data()
+    phases = [p for p in s.phases().values() if p < 10**12]
+    assert phases and MAX_POINTS <= len(x) <= MAX_POINTS + 2 * len(phases)
+    assert x[0] == 0 and x[-1] == 10**12 - 1 and np.all(np.diff(x) > 0)
+    for p in phases:  # a restart stays a vertical jump: the step before it and the step itself
+        assert p in x and p - 1 in x
+    np.testing.assert_array_equal(y, fastlr.evaluate(s, np.asarray(x), dtype="float64"))
+    x_short, _ = plot_schedule(s, range(5, 2505, 5)).axes[0].lines[0].get_data()
+    np.testing.assert_array_equal(x_short, np.arange(5, 2505, 5))  # short ranges: every step
+    path = tmp_path / "long.png"
+    argv = ["plot", "CosineDecayRestarts(0.1, 1000)", "--steps", str(10**12), "-o", str(path)]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _limited(nbytes):
+    """A preexec_fn: files of at most ``nbytes`` (a full disk, as a write sees it)."""
+
+    def limit():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return limit
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="needs RLIMIT_FSIZE semantics")
+@pytest.mark.parametrize(
+    ("command", "limit", "schedule"),
+    [("precompute", 64 * 1024, CONSTANT), ("plot", 4096, ["CosineDecayRestarts(0.1, 100)"])],
+)
+def test_a_full_disk_leaves_no_partial_file_and_the_old_one_intact(
+    tmp_path, command, limit, schedule
+):
+    suffix = ".npy" if command == "precompute" else ".png"
+    path = tmp_path / f"out{suffix}"
+    argv = [sys.executable, "-m", "fastlr", command, *schedule, "--steps", "100000"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    fresh = subprocess.run([*argv, "-o", str(path)], capture_output=True, text=True, env=env)
+    assert fresh.returncode == 0, fresh.stderr  # unlimited: written (and the kernel cached)
+    old = path.read_bytes()
+    assert len(old) > limit
+    full = subprocess.run(
+        [*argv, "--start", "5", "-o", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_limited(limit),
+    )
+    assert full.returncode == 2, full.stderr
+    assert full.stderr == (
+        f"fastlr: error: cannot write {str(path)!r}: File too large (nothing written; any "
+        "earlier file there is unchanged)\n"
+    )
+    assert path.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_an_interrupted_precompute_leaves_the_old_file(capsys, tmp_path, monkeypatch, failure):
+    import errno
+
+    from fastlr import bulk
+
+    path = tmp_path / "lr.npy"
+    np.save(path, np.arange(3.0))
+    old = path.read_bytes()
+
+    def half_then_fail(schedule, steps, *, out, **kw):
+        out[: len(out) // 2] = 1.0
+        if failure is OSError:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bulk, "evaluate", half_then_fail)
+    code, _, err = run(capsys, "precompute", *CONSTANT, "--steps", "1000", "-o", str(path))
+    if failure is OSError:
+        assert code == 2
+        assert f"cannot write {str(path)!r}: No space left on device (nothing written" in err
+    else:
+        assert code == 130 and err == "fastlr: error: interrupted; no partial file was left\n"
+    assert path.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["lr.npy"]
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_an_interrupted_plot_leaves_the_old_file(capsys, tmp_path, monkeypatch, failure):
+    import errno
+
+    from matplotlib.figure import Figure
+
+    path = tmp_path / "s.png"
+    path.write_bytes(b"old plot")
+
+    def partial_then_fail(self, fname, **kw):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG half")
+        if failure is OSError:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", partial_then_fail)
+    code, _, err = run(capsys, "plot", *CONSTANT, "--steps", "10", "-o", str(path))
+    assert code == (2 if failure is OSError else 130)
+    assert str(path) in err or failure is KeyboardInterrupt
+    assert path.read_bytes() == b"old plot"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.png"]
+    from fastlr.plot import plot_schedule  # the Python API writes the same way
+
+    with pytest.raises(failure):
+        plot_schedule(fastlr.Constant(0.1), 10, path=str(path))
+    assert path.read_bytes() == b"old plot"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.png"]
+
+
+def test_a_new_file_gets_the_usual_permissions(capsys, tmp_path):
+    path = tmp_path / "lr.npy"
+    code, _, _ = run(capsys, "precompute", *CONSTANT, "--steps", "5", "-o", str(path))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert code == 0 and path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_an_output_that_is_a_folder_is_refused_up_front(capsys, tmp_path):
+    target = tmp_path / "x.npy"
+    target.mkdir()
+    code, _, err = run(capsys, "precompute", *CONSTANT, "--steps", "3", "-o", str(target))
+    assert code == 2 and err == f"fastlr: error: cannot write {str(target)!r}: it is a folder\n"
+
+
+@pytest.mark.parametrize("command", ["precompute", "plot"])
+def test_a_parameter_given_twice_is_refused(capsys, tmp_path, command):
+    argv = [
+        command,
+        "WarmupCosineDecay",
+        "target_lr=0.1",
+        "total_steps=100",
+        "target_lr=0.2",
+        "--steps",
+        "3",
+        "-o",
+        str(tmp_path / ("x.npy" if command == "precompute" else "x.png")),
+    ]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1
+    assert "Argument `target_lr` is given twice" in err
+    assert "Received: target_lr=0.1 and target_lr=0.2" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_prints_each_summary_as_a_whole_sentence(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    summaries = [line.strip() for line in lines if line.startswith("    ")]
+    assert len(summaries) == len(fastlr.REGISTRY) == len(lines) / 2
+    for summary in summaries:
+        assert summary.endswith("."), summary
+    assert "``torch.optim.lr_scheduler.OneCycleLR`` for steps ``0 .. total_steps - 1`` and " in out
+    assert "hold the final value afterwards." in out
+
+
+def test_first_sentence_joins_lines_and_skips_code_and_abbreviations():
+    from fastlr.cli import first_sentence
+
+    doc = """A schedule, e.g. a cosine, with ``x = 0.5 * y`` and
+        more words. A second sentence.
+
+        Another paragraph.
+        """
+    assert first_sentence(doc) == "A schedule, e.g. a cosine, with ``x = 0.5 * y`` and more words."
+    assert first_sentence("No full stop\n    at all") == "No full stop at all"
+    assert first_sentence("") == ""
+
+
+def test_bench_on_cuda_without_a_gpu_creates_nothing(capsys, tmp_path):
+    folder = tmp_path / "new" / "bench"
+    code, _, err = run(capsys, "bench", "--device", "cuda", "--only", "cycles", "-o", str(folder))
+    assert code == 2 and "Argument `device`='cuda'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError("no workers")])
+def test_a_failed_bench_removes_the_empty_folders_it_made(capsys, tmp_path, monkeypatch, failure):
+    import fastlr.bench
+
+    def fail(**kw):
+        raise failure
+
+    monkeypatch.setattr(fastlr.bench, "run", fail)
+    folder = tmp_path / "new" / "bench"
+    code, _, _ = run(capsys, "bench", "--only", "cycles", "-o", str(folder))
+    assert code == (130 if failure is KeyboardInterrupt else 2)
+    assert list(tmp_path.iterdir()) == []
+    folder.mkdir(parents=True)  # a folder that was there before stays
+    code, _, _ = run(capsys, "bench", "--only", "cycles", "-o", str(folder))
+    assert code != 0 and folder.is_dir()
+
+
+def test_the_bench_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from fastlr.bench import report
+
+    (tmp_path / "report.md").write_text("old report")
+
+    def broken(results, command=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "markdown", broken)
+    with pytest.raises(KeyboardInterrupt):
+        report.write({"schema": 3}, tmp_path)
+    assert (tmp_path / "report.md").read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.json"]

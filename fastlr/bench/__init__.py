@@ -41,6 +41,7 @@ __all__ = [
     "Timing",
     "bulk",
     "bulk_plan",
+    "check_device",
     "cycles",
     "environment",
     "header",
@@ -188,6 +189,30 @@ def cycles(
     return rows
 
 
+def check_device(device: str) -> None:
+    """Raise unless ``device`` can be benchmarked here: ``"cpu"``, or ``"cuda"`` with numba-cuda
+    and a real GPU (not Numba's simulator). :func:`run` calls it first, and ``fastlr bench``
+    before it creates its output folder.
+
+    Raises:
+        ValueError: ``device`` is neither ``"cpu"`` nor ``"cuda"``.
+        RuntimeError: ``"cuda"`` without numba-cuda, without a GPU, or in the simulator; the
+            message names argument ``device`` and what is missing.
+    """
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"Argument `device` must be 'cpu' or 'cuda'. Received: device={device!r}")
+    if device == "cpu":
+        return
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        raise RuntimeError(
+            "Argument `device`='cuda' benchmarks need a real GPU: Numba's CUDA simulator is "
+            "on (NUMBA_ENABLE_CUDASIM=1). Received: device='cuda'"
+        )
+    from fastlr.engines import numba_cuda
+
+    numba_cuda.require()  # numba-cuda installed, a GPU and a driver found
+
+
 def run(
     *,
     quick: bool = False,
@@ -204,8 +229,7 @@ def run(
         sections: which of :data:`SECTIONS` to run.
         progress: called with one line of text per measurement.
     """
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"Argument `device` must be 'cpu' or 'cuda'. Received: device={device!r}")
+    check_device(device)
     unknown = [x for x in sections if x not in SECTIONS]
     if unknown or not sections:
         raise ValueError(
@@ -219,12 +243,7 @@ def run(
 
     gpu_packages = cuda.PACKAGES if device == "cuda" else ()
     results = header("fastlr bench", quick=quick, device=device, packages=gpu_packages)
-    if device == "cuda":  # first: fail fast when there is no GPU
-        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-            raise RuntimeError(
-                "Argument `device`='cuda' benchmarks need a real GPU: Numba's CUDA simulator is "
-                "on (NUMBA_ENABLE_CUDASIM=1). Received: device='cuda'"
-            )
+    if device == "cuda":  # first: the GPU rows
         sizes = (10**6, 10**7, 10**8) if quick else (10**6, 10**7, 10**8, 10**9)
         results.update(cuda.section(sizes, progress=progress))
     budget = QUICK if quick else FULL

@@ -146,22 +146,31 @@ def readme_table(results: dict, source: str, *, full: bool = False, link: str | 
 
 
 def write(results: dict, folder: str | Path, command: str | None = None) -> list[Path]:
-    """Write ``results.json``, ``report.md`` and the PNG plots into ``folder``; return paths."""
+    """Write ``results.json``, ``report.md`` and the PNG plots into ``folder``; return paths.
+
+    Each file is written whole or not at all (a temporary file renamed into place): a failed
+    write leaves the earlier file of that name, if any, untouched.
+    """
+    from fastlr._files import replacing, write_text
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "report.md"]
-    paths[0].write_text(json.dumps(results, indent=1) + "\n")
-    paths[1].write_text(markdown(results, command))
+    write_text(paths[0], json.dumps(results, indent=1) + "\n")
+    write_text(paths[1], markdown(results, command))
     try:
         import matplotlib  # noqa: F401
     except ImportError:  # plots are the optional `plot` extra; the report says where they'd be
         return paths
+    plots = []
     if _has_sweep(results):
-        plot_throughput(results, out / "throughput.png")
-        paths.append(out / "throughput.png")
+        plots.append((plot_throughput, out / "throughput.png"))
     if results.get("step_overhead"):
-        plot_step_overhead(results, out / "step_overhead.png")
-        paths.append(out / "step_overhead.png")
+        plots.append((plot_step_overhead, out / "step_overhead.png"))
+    for draw, path in plots:
+        with replacing(path) as tmp:
+            draw(results, tmp)
+        paths.append(path)
     return paths
 
 

@@ -21,8 +21,9 @@ def cycles(name: str, value) -> float:
 @register
 class CosineAnnealing(Schedule):
     """A cosine from ``max_lr`` down to ``min_lr`` over ``decay_steps``, and back up over the
-    next ``decay_steps``, again and again; values equal ``torch.optim.lr_scheduler
-    .CosineAnnealingLR(T_max=decay_steps, eta_min=min_lr)`` at every step.
+    next ``decay_steps``, again and again; values equal
+    ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max=decay_steps, eta_min=min_lr)`` at every
+    step.
 
     Formula: ``lr(step) = min_lr + (max_lr - min_lr) * (1 + cos(2 pi c step / decay_steps)) / 2``
     with ``c = num_cycles``: ``c`` full waves every ``decay_steps`` steps. With ``c = 0.5`` (the

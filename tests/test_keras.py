@@ -258,8 +258,10 @@ def _step_inputs(step: int):
         yield "np.int32", np.int32(step)
         yield "tf.int32", tf.constant(step, tf.int32)
     if step < 2**24:
-        yield "float", float(step) + 0.75
-        yield "np.float32", np.float32(step) + np.float32(0.5)
+        # Host floats are whole numbers (a fractional one is refused: tests/test_steps.py);
+        # a float tensor is floored in the graph.
+        yield "float", float(step)
+        yield "np.float32", np.float32(step)
         yield "tf.float64", tf.constant(step + 0.25, tf.float64)
 
 
@@ -290,10 +292,14 @@ def test_step_shapes_and_negative_steps(schedule):
     np.testing.assert_array_equal(
         schedule(grid).numpy(), _graph(schedule, np.arange(6)).reshape(2, 3)
     )
-    # Negative steps (and negative float steps, floored) give the step-0 value.
+    # Negative tensor steps (and negative float tensor steps, floored) give the step-0 value;
+    # negative host values are refused (the rule of fastlr.evaluate, tests/test_steps.py).
     zero = ref[0]
-    for value in [-1, -7, np.int32(-3), tf.constant(-5, tf.int64), -0.5, tf.constant(-2.5)]:
+    for value in [tf.constant(-5, tf.int64), tf.constant(-2.5), tf.constant(-3, tf.int32)]:
         assert schedule(value).numpy() == zero
+    for value in [-1, -7, np.int32(-3), -0.5]:
+        with pytest.raises(ValueError, match="`step`"):
+            schedule(value)
     neg = schedule(tf.constant([-100, -1, 0, 1], tf.int64)).numpy()
     np.testing.assert_array_equal(neg, [zero, zero, zero, ref[1]])
 

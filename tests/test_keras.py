@@ -700,3 +700,46 @@ def test_every_registered_class_has_examples_and_a_keras_name():
     assert set(REGISTRY) == set(EXAMPLES)
     for name, cls in REGISTRY.items():
         assert keras.saving.get_registered_object(f"fastlr>{name}") is cls
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading a saved model in a process that has not imported fastlr
+# ------------------------------------------------------------------------------------------------
+
+LOAD_WITHOUT_FASTLR = """
+import json, sys
+import keras
+try:
+    keras.saving.load_model(sys.argv[1])
+    message = None
+except Exception as e:
+    message = str(e)
+print("RESULT" + json.dumps({"message": message, "fastlr": "fastlr" in sys.modules}))
+"""
+
+
+def test_loading_without_import_fastlr_is_in_the_readme(tmp_path):
+    """Keras's message names the class (and the config's ``fastlr>`` name and module); the
+    README's troubleshooting quotes its stable part and says ``import fastlr`` first."""
+    import pathlib
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    s = fastlr.WarmupCosineDecay(0.1, 100, warmup_steps=10)
+    model.compile(keras.optimizers.SGD(s), "mse")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    got = run_fresh_python(LOAD_WITHOUT_FASTLR, str(path))
+    assert not got["fastlr"] and got["message"] is not None
+    stable = "Could not locate class 'WarmupCosineDecay'"
+    assert stable in got["message"]
+    assert "fastlr>WarmupCosineDecay" in got["message"]
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    entry = next(item for item in section.split("\n- ") if stable in item)
+    assert "`import fastlr`" in entry
+    flat = " ".join(entry.split())
+    assert "Make sure custom classes and functions are decorated with" in flat
+    assert " ".join(got["message"].split()).count("Make sure custom classes and functions") >= 1
+    # and with fastlr imported first it loads
+    code = LOAD_WITHOUT_FASTLR.replace("import keras", "import fastlr, keras")
+    assert run_fresh_python(code, str(path))["message"] is None

@@ -110,7 +110,10 @@ def evaluate(
     Args:
         schedule: a fastlr schedule.
         steps: an int ``N`` (steps ``0 .. N-1``; no index array is allocated), a ``range``
-            (start >= 0, step > 0) or a 1-D integer array of any int dtype, order and stride.
+            (start >= 0, step > 0) or a 1-D array (or list) of steps of any int dtype, order and
+            stride, or of whole-number floats: whole numbers >= 0 and < 2**63, the rule
+            ``schedule(step)`` applies to host values too (:mod:`fastlr._steps`); NaN, inf,
+            fractional and negative steps raise ``ValueError`` naming ``steps`` and the reason.
         dtype: ``"float32"`` (default) or ``"float64"``.
         out: optional preallocated 1-D array of that dtype and length: a NumPy array or
             ``np.memmap``; with ``device="cuda"`` also a device array (a Numba device array or

@@ -89,6 +89,7 @@ def check(name: str, value: Any) -> np.ndarray:
             for x in items:  # Python ints past int64
                 if x < 0 or x >= LIMIT:
                     _refuse(name, value, _int_reason(x))
+            return np.asarray([int(x) for x in items], np.int64).reshape(arr.shape)
         raise TypeError(f"Argument `{name}` must hold numbers. Received: {name}={_short(value)}")
     kind = arr.dtype.kind
     if kind == "b" or kind not in "iuf":

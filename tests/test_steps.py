@@ -49,6 +49,12 @@ def test_whole_number_floats_are_steps(steps):
     np.testing.assert_array_equal(S(np.asarray(steps)).numpy(), want)
 
 
+def test_object_arrays_of_ints_are_steps():
+    steps = np.array([3, 2**40], dtype=object)
+    np.testing.assert_array_equal(fastlr.evaluate(S, steps), _at([3, 2**40]))
+    np.testing.assert_array_equal(S(steps).numpy(), _at([3, 2**40]))
+
+
 def test_python_and_numpy_scalars_are_steps():
     want = float(_at([150])[0])
     for step in (150, 150.0, np.int32(150), np.uint64(150), np.float32(150), np.float64(150)):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from fastlr import _steps
+
 CHUNK = 1 << 24
 """Steps per kernel call: keeps a huge (memmapped) evaluation interruptible between chunks."""
 
@@ -33,9 +35,11 @@ def _dtype(dtype: Any) -> np.dtype:
 
 
 def as_steps(steps: Any) -> range | np.ndarray:
-    """Resolve ``steps`` as :func:`evaluate` takes them (an int ``N``, a ``range`` or a 1-D integer
-    array) into a ``range`` (no index array) or a 1-D int64-convertible array, refusing anything
-    else with a ``ValueError`` naming ``steps`` (shared with :func:`fastlr.plot.plot_schedule`)."""
+    """Resolve ``steps`` as :func:`evaluate` takes them (an int ``N``, a ``range`` or a 1-D array
+    of steps) into a ``range`` (no index array) or a 1-D int64 array, refusing anything else with
+    a ``ValueError`` naming ``steps`` (shared with :func:`fastlr.plot.plot_schedule`). The steps
+    of an array follow the one rule of :mod:`fastlr._steps`, which ``schedule(step)`` applies to
+    host values too: whole numbers >= 0 and < 2**63, ints or whole-number floats."""
     if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
         if steps < 0:
             raise ValueError(f"Argument `steps` must be >= 0 when an int. Received: steps={steps}")
@@ -54,19 +58,23 @@ def as_steps(steps: Any) -> range | np.ndarray:
             "Argument `steps` must be an int N, a range or a 1-D integer array. "
             f"Received: steps={steps!r}"
         )
-    arr = np.asarray(steps)
+    arr = np.asarray(steps) if isinstance(steps, np.ndarray) else _as_array(steps)
     if arr.ndim != 1:
         raise ValueError(f"Argument `steps` must be 1-D. Received: steps with shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
+    if arr.dtype.kind not in "iufO":
         raise ValueError(
-            "Argument `steps` must hold integers (got dtype "
-            f"{arr.dtype}; NaN and fractional steps are not steps)."
+            "Argument `steps` must be an int N, a range or a 1-D array of steps (integers or "
+            f"whole-number floats). Received: steps of dtype {arr.dtype}"
         )
-    if arr.size and arr.dtype.kind == "i" and arr.min() < 0:
-        raise ValueError(f"Argument `steps` must be >= 0. Received: a minimum of {arr.min()}")
-    if arr.size and arr.dtype.kind == "u" and arr.max() >= 2**63:
-        raise ValueError("Argument `steps` must stay below 2**63.")
-    return arr
+    return _steps.check("steps", arr)
+
+
+def _as_array(steps: Any) -> np.ndarray:
+    """A list of steps as an array; Python ints past int64 are refused by the step rule."""
+    try:
+        return np.asarray(steps)
+    except (OverflowError, ValueError):
+        return np.asarray(steps, dtype=object)
 
 
 def _out(out: Any, n: int, dt: np.dtype, device: str = "cpu") -> np.ndarray:
@@ -102,7 +110,10 @@ def evaluate(
     Args:
         schedule: a fastlr schedule.
         steps: an int ``N`` (steps ``0 .. N-1``; no index array is allocated), a ``range``
-            (start >= 0, step > 0) or a 1-D integer array of any int dtype, order and stride.
+            (start >= 0, step > 0) or a 1-D array (or list) of steps of any int dtype, order and
+            stride, or of whole-number floats: whole numbers >= 0 and < 2**63, the rule
+            ``schedule(step)`` applies to host values too (:mod:`fastlr._steps`); NaN, inf,
+            fractional and negative steps raise ``ValueError`` naming ``steps`` and the reason.
         dtype: ``"float32"`` (default) or ``"float64"``.
         out: optional preallocated 1-D array of that dtype and length: a NumPy array or
             ``np.memmap``; with ``device="cuda"`` also a device array (a Numba device array or

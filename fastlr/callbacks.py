@@ -44,36 +44,97 @@ class LearningRateLogger(keras.callbacks.Callback):
     the optimizer will apply at its next step: ``float(optimizer.learning_rate)``, i.e. the
     schedule at the current iteration. A ``MultiOptimizer`` (e.g. :func:`fastlr.discriminative`)
     logs ``logs[f"{key}_{name}"]`` per sub-optimizer, Keras's own convention. Place it before
-    ``CSVLogger``/``TensorBoard`` in the
-    callback list. For the exact LR of *every* step (even with ``steps_per_execution > 1``, where
-    batch callbacks skip steps) use :func:`learning_rate_history` after training instead.
+    ``CSVLogger``/``TensorBoard`` in the callback list.
+
+    Where the values go:
+
+    * epoch values: ``logs``, so ``History`` (``model.fit(...).history[key]``, one entry per
+      epoch), ``CSVLogger`` and ``TensorBoard``'s epoch scalars;
+    * per-batch values (``per_batch=True``): Keras's ``History`` keeps epoch logs only, so they
+      never reach it. They go into the batch ``logs`` (for callbacks that read them, e.g.
+      ``TensorBoard(update_freq="batch")``), into :attr:`history` and, with ``writer``, into
+      TensorBoard scalars by optimizer step;
+    * :attr:`history`: ``{key: [(step, lr), ...]}`` (a key per group of a ``MultiOptimizer``),
+      every value this logger logged, epoch or batch, ``step`` being the optimizer iteration the
+      LR applies to (a value is recorded once per step). It accumulates over ``fit`` calls
+      (steps keep counting); :meth:`reset` empties it.
+
+    For the exact LR of *every* step (even with ``steps_per_execution > 1``, where batch
+    callbacks skip steps, and with no per-step host sync) use :func:`learning_rate_history`
+    after training instead.
 
     Args:
-        per_batch: also log at every batch end (a host sync per batch).
-        key: the logs key.
+        per_batch: also log at every batch end (a host sync per batch). A bool.
+        key: the logs key, a non-empty string.
+        writer: optional TensorFlow summary writer (``tf.summary.create_file_writer(dir)``):
+            every recorded value is written as the scalar ``key`` at its optimizer step.
     """
 
-    def __init__(self, per_batch: bool = False, key: str = "learning_rate") -> None:
+    def __init__(
+        self, per_batch: bool = False, key: str = "learning_rate", writer: Any = None
+    ) -> None:
+        from fastlr import _validate as v
+
         super().__init__()
-        self.per_batch = bool(per_batch)
-        self.key = key
+        self.per_batch = v.flag("per_batch", per_batch)
+        self.key = v.text("key", key)
+        v.require(bool(self.key), "key", "must be a non-empty string", key)
+        if writer is not None and not callable(getattr(writer, "as_default", None)):
+            v.fail(
+                "writer",
+                "must be a TensorFlow summary writer (tf.summary.create_file_writer) or None",
+                writer,
+                TypeError,
+            )
+        self.writer = writer
+        self.history: dict[str, list[tuple[int, float]]] = {}
+
+    def reset(self) -> None:
+        """Forget the recorded values (:attr:`history`)."""
+        self.history = {}
 
     def _log(self, logs) -> None:
         optimizer = optimizer_of(self.model, "LearningRateLogger")
+        step = int(keras.ops.convert_to_numpy(lr_owner(optimizer).iterations))
         groups = groups_of(optimizer)
         if groups is None:
-            logs[self.key] = current_learning_rate(optimizer)
-            return
-        for sub in groups:
-            logs[f"{self.key}_{sub.name}"] = current_learning_rate(sub)
+            values = {self.key: current_learning_rate(optimizer)}
+        else:
+            values = {f"{self.key}_{sub.name}": current_learning_rate(sub) for sub in groups}
+        logs.update(values)
+        new = {}
+        for name, lr in values.items():
+            rows = self.history.setdefault(name, [])
+            if not rows or rows[-1][0] != step:
+                rows.append((step, lr))
+                new[name] = lr
+        if new and self.writer is not None:
+            _write_scalars(self.writer, new, step)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            self._log(logs)
+        self._log(logs if logs is not None else {})
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.per_batch and logs is not None:
-            self._log(logs)
+        if self.per_batch:
+            self._log(logs if logs is not None else {})
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
+
+
+def _write_scalars(writer: Any, values: dict[str, float], step: int) -> None:
+    """TensorBoard scalars at ``step``: ``tf.summary.write`` with the scalars plugin's metadata,
+    what ``tf.summary.scalar`` writes, without needing the ``tensorboard`` package."""
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    )
+    with writer.as_default():
+        for name, lr in values.items():
+            tf.summary.write(name, tf.constant(lr, tf.float32), step=step, metadata=metadata)
 
 
 def learning_rate_history(
@@ -94,11 +155,13 @@ def learning_rate_history(
         float32 array of length ``iterations``; for a ``MultiOptimizer`` (e.g.
         :func:`fastlr.discriminative`) a dict ``{sub-optimizer name: array}``, bottom to top.
     """
+    from fastlr import _validate as v
+
     optimizer = lr_owner(optimizer_of(model_or_optimizer, "learning_rate_history"))
     n = (
         int(keras.ops.convert_to_numpy(optimizer.iterations))
         if iterations is None
-        else int(iterations)
+        else v.integer("iterations", iterations, ge=0)
     )
     groups = groups_of(optimizer)
     if groups is not None:
@@ -215,6 +278,36 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     custom training loop, give it the model (``set_model`` or ``CallbackList(model=...)``)
     before tracing the step function, so the step reads the wrapped LR.
     """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        from fastlr import _validate as v
+
+        # Keras's own checks warn and fall back (an unknown mode) or accept what cannot work
+        # (a negative min_lr or patience): refuse them here, naming the argument.
+        super().__init__(
+            monitor=v.text("monitor", monitor),
+            factor=v.real("factor", factor, gt=0, lt=1),
+            patience=v.integer("patience", patience, ge=0),
+            verbose=int(verbose)
+            if isinstance(verbose, bool)
+            else v.integer("verbose", verbose, ge=0),
+            mode=v.choice("mode", mode, ("auto", "min", "max")),
+            min_delta=v.real("min_delta", min_delta, ge=0),
+            cooldown=v.integer("cooldown", cooldown, ge=0),
+            min_lr=v.rate("min_lr", min_lr),
+            **kwargs,
+        )
 
     def set_model(self, model):
         super().set_model(model)

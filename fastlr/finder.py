@@ -153,7 +153,7 @@ def find_lr(
     Args:
         model: a compiled Keras model (any ``jit_compile``).
         x: inputs (NumPy array) or a ``tf.data.Dataset`` of ``(x, y[, sample_weight])`` batches.
-        y: targets when ``x`` is an array.
+        y: targets, required when ``x`` is an array (``None`` for a dataset).
         batch_size: batch size for arrays (ignored for datasets).
         start_lr, end_lr: the ramp's ends (> 0).
         num_steps: steps of the ramp, >= 2.
@@ -169,13 +169,20 @@ def find_lr(
     from fastlr.schedules import ExponentialRange
 
     start_lr = v.rate("start_lr", start_lr, positive=True)
-    end_lr = v.real("end_lr", end_lr, gt=start_lr)
+    end_lr = v.real("end_lr", end_lr, gt=0)
+    if not end_lr > start_lr:
+        raise ValueError(
+            "Arguments `start_lr` and `end_lr` must satisfy start_lr < end_lr (the ramp goes "
+            f"up). Received: start_lr={start_lr!r}, end_lr={end_lr!r}"
+        )
     num_steps = v.integer("num_steps", num_steps, ge=2)
     batch_size = v.integer("batch_size", batch_size, gt=0)
     smoothing = v.real("smoothing", smoothing, ge=0, lt=1)
     diverge_threshold = v.real("diverge_threshold", diverge_threshold, gt=1)
     v.choice("method", method, tuple(SUGGESTIONS))
+    seed = v.integer("seed", seed, ge=0)
     optimizer = optimizer_of(model, "find_lr")
+    _check_data(model, x, y)
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
     groups = groups_of(optimizer) or [optimizer]
@@ -222,6 +229,37 @@ def find_lr(
         method=method,
         stopped_early=stopped,
     )
+
+
+def _check_data(model: Any, x: Any, y: Any) -> None:
+    """``x`` a ``tf.data.Dataset`` of ``(x, y)`` batches, or an array with its targets ``y``
+    (which a model compiled with a loss needs; one trained by ``add_loss`` alone may go
+    without)."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ValueError(
+                "Argument `y` must be None when `x` is a tf.data.Dataset (its elements carry "
+                f"the targets). Received: y of type {type(y).__name__}"
+            )
+        return
+    if x is None or isinstance(x, (str, bytes, dict)) or not hasattr(x, "__len__"):
+        v.fail("x", "must be a NumPy array or a tf.data.Dataset of (x, y) batches", x, TypeError)
+    if y is None and getattr(model, "loss", None) is not None:
+        raise ValueError(
+            "Argument `y` must be given when `x` is an array: find_lr(model, x, y) (the range "
+            "test trains on (x, y) batches; for data that carries its targets pass a "
+            "tf.data.Dataset of (x, y) batches as `x`). Received: y=None"
+        )
+    if y is not None and len(x) != len(y):
+        raise ValueError(
+            "Arguments `x` and `y` must have the same length. "
+            f"Received: len(x)={len(x)}, len(y)={len(y)}"
+        )
+    if len(x) == 0:
+        v.fail("x", "must hold at least one sample", f"array of length {len(x)}")
 
 
 def _ratio(group: Any, head: Any) -> float:

@@ -76,10 +76,15 @@ class LayerGroups:
     """
 
     def __init__(self, optimizers: Sequence[Any], groups: Sequence[Any]) -> None:
+        optimizers = v.sequence("optimizers", optimizers, min_len=1)
+        groups = v.sequence("groups", groups, min_len=1)
+        for i, optimizer in enumerate(optimizers):
+            if not isinstance(optimizer, keras.optimizers.Optimizer):
+                v.fail(f"optimizers[{i}]", "must be a Keras optimizer", optimizer, TypeError)
         if len(optimizers) != len(groups):
             raise ValueError(
-                f"LayerGroups needs one optimizer per group: {len(optimizers)} optimizers for "
-                f"{len(groups)} groups."
+                "Arguments `optimizers` and `groups` must have the same length (one optimizer "
+                f"per group). Received: {len(optimizers)} optimizers, {len(groups)} groups"
             )
         self.optimizers = list(optimizers)
         self.groups = [g if not isinstance(g, dict) else frozenset(g["paths"]) for g in groups]

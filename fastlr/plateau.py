@@ -147,13 +147,24 @@ class ScaledLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         *,
         state: PlateauState | None = None,
     ) -> None:
+        if state is not None and not isinstance(state, PlateauState):
+            raise TypeError(
+                f"Argument `state` must be a PlateauState or None. Received: state={state!r}"
+            )
         if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
             raise TypeError(
                 "Argument `schedule` must be a keras LearningRateSchedule. "
                 f"Received: schedule={schedule!r}"
             )
+        from fastlr import _validate as v
+
         self.schedule = schedule
-        self.min_lr = float(min_lr)
+        self.min_lr = v.rate("min_lr", min_lr)
+        if state is None:
+            scale = v.rate("scale", scale)
+            best = None if best is None else v.real("best", best)
+            wait = v.integer("wait", wait, ge=0)
+            cooldown_counter = v.integer("cooldown_counter", cooldown_counter, ge=0)
         # One state may be shared: the groups of a MultiOptimizer are scaled together.
         self.state = (
             state

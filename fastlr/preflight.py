@@ -83,11 +83,54 @@ def _total(total_steps: Any, epochs: Any, steps_per_epoch: Any) -> int:
     return v.integer("epochs", epochs, gt=0) * v.integer("steps_per_epoch", steps_per_epoch, gt=0)
 
 
+OPTIMIZER_NAMES = (
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Muon",
+    "Nadam",
+    "RMSprop",
+    "SGD",
+)
+"""The Keras optimizers ``dry_run(optimizer=...)`` takes by name (any case, as Keras's
+``optimizers.get`` does)."""
+
+
 def _optimizer_name(optimizer: Any) -> str | None:
+    """The optimizer's class name; a string must name a Keras optimizer, an object or class
+    must be a Keras optimizer (checked at the call, naming ``optimizer``)."""
     if optimizer is None:
         return None
     if isinstance(optimizer, str):
-        return optimizer
+        by_lower = {n.lower(): n for n in OPTIMIZER_NAMES}
+        if optimizer.lower() not in by_lower:
+            v.fail(
+                "optimizer",
+                "must be a Keras optimizer (an instance or class) or one of the names "
+                + ", ".join(repr(n) for n in OPTIMIZER_NAMES),
+                optimizer,
+            )
+        return by_lower[optimizer.lower()]
+    import sys
+
+    keras = sys.modules.get("keras")
+    base = None if keras is None else keras.optimizers.Optimizer
+    is_optimizer = base is not None and (
+        issubclass(optimizer, base) if isinstance(optimizer, type) else isinstance(optimizer, base)
+    )
+    if not is_optimizer:
+        v.fail(
+            "optimizer",
+            "must be a Keras optimizer (an instance or class), an optimizer name or None",
+            optimizer,
+            TypeError,
+        )
     cls = optimizer if isinstance(optimizer, type) else type(optimizer)
     inner = getattr(optimizer, "inner_optimizer", None)  # LossScaleOptimizer wraps another
     return _optimizer_name(inner) if inner is not None else cls.__name__
@@ -182,6 +225,7 @@ instead of its final 0
         )
     total = _total(total_steps, epochs, steps_per_epoch)
     floor_fraction = v.real("floor_fraction", floor_fraction, ge=0, le=1)
+    optimizer_name = _optimizer_name(optimizer)  # checked before any work
     phases = schedule.phases()
     steps, lr = _curve(schedule, total, phases)
     problems: list[str] = []
@@ -233,7 +277,7 @@ instead of its final 0
                 f"there for the last {share:.0%} of the run ({total - floor_from} steps)"
             )
 
-    name = _optimizer_name(optimizer)
+    name = optimizer_name
     zero = lr == 0.0
     if zero.any():
         k = int(steps[np.argmax(zero)])

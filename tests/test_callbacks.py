@@ -75,6 +75,117 @@ def test_logger_per_batch_and_csv_logger(tmp_path):
     assert rows[0].split(",").count("learning_rate") == 1 and len(rows) == 3
 
 
+def test_logger_history_holds_every_per_batch_value_by_step():
+    """Per-batch values never reach Keras's History (one entry per epoch): they are in
+    ``logger.history`` as ``(step, lr)``, one per optimizer step, across fit calls."""
+    s = fastlr.CyclicalLearningRate(0.01, 0.1, step_size=2)
+    model = probe_model(s)
+    x, y = data(4)
+    logger = fastlr.LearningRateLogger(per_batch=True)
+    h = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[logger])
+    assert len(h.history["learning_rate"]) == 2  # History: the epoch values only
+    steps = [step for step, _ in logger.history["learning_rate"]]
+    assert steps == list(range(1, 9))  # the epoch-end value of step 4 and 8 is not repeated
+    np.testing.assert_array_equal(
+        np.float32([lr for _, lr in logger.history["learning_rate"]]), s.evaluate(steps)
+    )
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[logger])
+    assert [step for step, _ in logger.history["learning_rate"]] == list(range(1, 13))
+    logger.reset()
+    assert logger.history == {}
+
+
+def test_logger_history_of_epoch_values():
+    s = fastlr.WarmupCosineDecay(0.1, total_steps=30, warmup_steps=5)
+    logger = fastlr.LearningRateLogger()
+    x, y = data(3)
+    probe_model(s).fit(x, y, batch_size=BATCH, epochs=3, verbose=0, callbacks=[logger])
+    assert [step for step, _ in logger.history["learning_rate"]] == [3, 6, 9]
+
+
+def test_logger_writes_tensorboard_scalars_by_step(tmp_path):
+    import tensorflow as tf
+
+    s = fastlr.CyclicalLearningRate(0.01, 0.1, step_size=2)
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    logger = fastlr.LearningRateLogger(per_batch=True, writer=writer)
+    x, y = data(3)
+    probe_model(s).fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[logger])
+    events = {}
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for record in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in record.summary.value:
+                if value.tag == "learning_rate":
+                    events[record.step] = float(tf.make_ndarray(value.tensor))
+    assert sorted(events) == list(range(1, 7))
+    np.testing.assert_array_equal(np.float32(list(events.values())), s.evaluate(sorted(events)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(per_batch="yes"), TypeError, "Argument `per_batch` must be a bool"),
+        (dict(per_batch=1), TypeError, "Argument `per_batch` must be a bool"),
+        (dict(key=3), TypeError, "Argument `key` must be a string"),
+        (dict(key=""), ValueError, "Argument `key` must be a non-empty string"),
+        (dict(writer="logs/"), TypeError, "Argument `writer` must be a TensorFlow summary"),
+    ],
+)
+def test_logger_arguments_are_checked(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        fastlr.LearningRateLogger(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(min_lr=-1), ValueError, "Argument `min_lr` must be >= 0. Received: min_lr=-1"),
+        (dict(min_lr="0"), TypeError, "Argument `min_lr` must be a real number"),
+        (dict(factor=0), ValueError, "Argument `factor` must be > 0"),
+        (dict(factor=1.5), ValueError, "Argument `factor` must be < 1"),
+        (dict(patience=-1), ValueError, "Argument `patience` must be >= 0"),
+        (dict(patience=2.5), TypeError, "Argument `patience` must be an integer"),
+        (dict(cooldown=-2), ValueError, "Argument `cooldown` must be >= 0"),
+        (dict(min_delta=-0.1), ValueError, "Argument `min_delta` must be >= 0"),
+        (dict(mode="minimum"), ValueError, "Argument `mode` must be one of 'auto', 'min'"),
+        (dict(monitor=None), TypeError, "Argument `monitor` must be a string"),
+        (dict(verbose=-1), ValueError, "Argument `verbose` must be >= 0"),
+    ],
+)
+def test_plateau_arguments_are_checked(kwargs, exc, match):
+    with pytest.raises(exc, match=match.replace("(", r"\(")):
+        fastlr.ReduceLROnPlateau(**kwargs)
+
+
+def test_plateau_defaults_and_verbose_bool_are_kerass():
+    ours, theirs = fastlr.ReduceLROnPlateau(verbose=True), keras.callbacks.ReduceLROnPlateau()
+    for name in ("monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(min_lr=-1.0), "Argument `min_lr` must be >= 0"),
+        (dict(scale=-0.5), "Argument `scale` must be >= 0"),
+        (dict(wait=-1), "Argument `wait` must be >= 0"),
+        (dict(cooldown_counter=-1), "Argument `cooldown_counter` must be >= 0"),
+        (dict(best=float("nan")), "Argument `best` must be finite"),
+    ],
+)
+def test_scaled_learning_rate_arguments_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fastlr.ScaledLearningRate(fastlr.Constant(0.1), **kwargs)
+
+
+def test_history_iterations_are_checked():
+    model = probe_model(fastlr.Constant(0.1))
+    with pytest.raises(ValueError, match="Argument `iterations` must be >= 0"):
+        fastlr.learning_rate_history(model, -1)
+    with pytest.raises(TypeError, match="Argument `iterations` must be an integer"):
+        fastlr.learning_rate_history(model, 2.5)
+
+
 @pytest.mark.parametrize("steps_per_execution", [1, 3])
 def test_history_is_exact_for_every_step(steps_per_execution):
     s = fastlr.Sequential(

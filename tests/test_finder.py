@@ -127,6 +127,8 @@ def test_plot_returns_a_figure_and_writes_a_png(tmp_path):
         (dict(diverge_threshold=1.0), "diverge_threshold"),
         (dict(batch_size=0), "batch_size"),
         (dict(method="best"), "method"),
+        (dict(seed=-1), "seed"),
+        (dict(seed=1.5), "seed"),
     ],
 )
 def test_bad_arguments_name_the_parameter(kwargs, name):
@@ -139,3 +141,40 @@ def test_uncompiled_model_is_refused():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="compiled"):
         fastlr.find_lr(model, np.ones((8, 4)), np.ones((8, 1)))
+
+
+def test_a_broken_ramp_names_both_ends():
+    x, y, _ = least_squares()
+    with pytest.raises(ValueError) as info:
+        fastlr.find_lr(compiled(keras.optimizers.SGD(0.01)), x, y, start_lr=1.0, end_lr=1e-3)
+    message = str(info.value)
+    assert "`start_lr`" in message and "`end_lr`" in message
+    assert "Received: start_lr=1.0, end_lr=0.001" in message
+
+
+def test_missing_targets_for_an_array_get_a_clear_message():
+    x, _, _ = least_squares()
+    with pytest.raises(ValueError, match="Argument `y` must be given when `x` is an array"):
+        fastlr.find_lr(compiled(keras.optimizers.SGD(0.01)), x)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "exc", "match"),
+    [
+        (None, None, TypeError, "Argument `x`"),
+        ("data", None, TypeError, "Argument `x`"),
+        (np.ones((8, 4)), np.ones((7, 1)), ValueError, "`x` and `y` must have the same length"),
+    ],
+)
+def test_bad_data_is_refused_up_front(x, y, exc, match):
+    with pytest.raises(exc, match=match):
+        fastlr.find_lr(compiled(keras.optimizers.SGD(0.01)), x, y)
+
+
+def test_targets_with_a_dataset_are_refused():
+    import tensorflow as tf
+
+    x, y, _ = least_squares()
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    with pytest.raises(ValueError, match="Argument `y` must be None"):
+        fastlr.find_lr(compiled(keras.optimizers.SGD(0.01)), ds, y)

@@ -353,3 +353,17 @@ def test_older_keras_gets_a_clear_error(monkeypatch):
         RuntimeError, match=r"needs keras.optimizers.MultiOptimizer, added in Keras 3.15"
     ):
         fastlr.discriminative(keras.optimizers.SGD(0.1), layers, spread=2.0)
+
+
+@pytest.mark.parametrize(
+    ("optimizers", "groups", "exc", "match"),
+    [
+        ([keras.optimizers.SGD(0.1)], ["a.*", "b.*"], ValueError, "`optimizers` and `groups`"),
+        (["sgd"], ["a.*"], TypeError, r"Argument `optimizers\[0\]` must be a Keras optimizer"),
+        ([], [], ValueError, "Argument `optimizers` must have at least 1"),
+        (keras.optimizers.SGD(0.1), ["a.*"], TypeError, "Argument `optimizers` must be a list"),
+    ],
+)
+def test_layer_groups_arguments_are_checked(optimizers, groups, exc, match):
+    with pytest.raises(exc, match=match):
+        LayerGroups(optimizers, groups)

@@ -156,3 +156,22 @@ def test_bad_arguments(kwargs, message):
         fastlr.dry_run(fastlr.Constant(0.1), **kwargs)
     with pytest.raises(TypeError, match="Argument `schedule` must be a fastlr schedule"):
         fastlr.dry_run(0.1, 10)
+
+
+def test_an_unknown_optimizer_name_is_refused_listing_the_choices():
+    with pytest.raises(ValueError) as info:
+        fastlr.dry_run(fastlr.Constant(0.1), 10, optimizer="adamm")
+    message = str(info.value)
+    assert message.startswith("Argument `optimizer` must be")
+    assert "'Adam'" in message and "'SGD'" in message and "Received: optimizer='adamm'" in message
+
+
+@pytest.mark.parametrize("optimizer", [3, 0.1, object(), int])
+def test_a_non_optimizer_is_a_type_error(optimizer):
+    with pytest.raises(TypeError, match="Argument `optimizer` must be a Keras optimizer"):
+        fastlr.dry_run(fastlr.Constant(0.1), 10, optimizer=optimizer)
+
+
+@pytest.mark.parametrize("name", ["adam", "SGD", "rmsprop", "Ftrl", "adamw"])
+def test_optimizer_names_in_any_case(name):
+    assert fastlr.dry_run(fastlr.Constant(0.1), 10, optimizer=name).ok

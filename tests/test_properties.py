@@ -295,14 +295,18 @@ def test_sequential_of_a_single_table(steps, outer):
     )
 
 
-def test_negative_steps_are_refused_by_evaluate_and_clamped_by_the_graph():
+def test_negative_steps_are_refused_on_the_host_and_clamped_by_the_graph():
+    """A host value (``evaluate``'s steps, ``s(-5)``) is checked; a tensor is mapped to 0."""
     import tensorflow as tf  # a required dependency: never skipped
 
     for param in example_schedules():
         (s,) = param.values
-        with pytest.raises(ValueError, match="`steps`"):
+        with pytest.raises(ValueError, match=r"`steps`.*-5 is negative"):
             s.evaluate(np.array([-5, 0]), dtype="float64")
+        with pytest.raises(ValueError, match=r"`step`.*-5 is negative"):
+            s(-5)
+        with pytest.raises(ValueError, match=r"`step`.*-5 is negative"):
+            s(np.array([-5, -1, 0]))
         at_zero = s(0).numpy()
-        assert s(-5).numpy() == at_zero, s
         assert s(tf.constant(-1, tf.int64)).numpy() == at_zero, s
-        np.testing.assert_array_equal(s(np.array([-5, -1, 0])).numpy(), [at_zero] * 3)
+        np.testing.assert_array_equal(s(tf.constant([-5, -1, 0], tf.int64)).numpy(), [at_zero] * 3)

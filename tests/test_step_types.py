@@ -134,8 +134,9 @@ def test_traced_step_dtypes(schedule, jit_compile):
 
 @pytest.mark.parametrize("schedule", EXAMPLE_SCHEDULES[::3])
 def test_steps_past_int64_saturate(schedule):
-    """Steps at or past 2**63 hold the value of step 2**63 - 1, eagerly and under XLA (a cast
-    alone would wrap a uint64 to a negative step, i.e. step 0, and is undefined for floats)."""
+    """Tensor steps at or past 2**63 hold the value of step 2**63 - 1, eagerly and under XLA (a
+    cast alone would wrap a uint64 to a negative step, i.e. step 0, and is undefined for floats);
+    the same values given as host numbers are refused, as ``evaluate`` refuses them."""
     last = schedule(tf.constant(2**63 - 1, tf.int64)).numpy()
     huge = [
         np.uint64(2**63),
@@ -147,8 +148,11 @@ def test_steps_past_int64_saturate(schedule):
     ]
     xla = tf.function(lambda s: schedule(s), jit_compile=True, autograph=False)
     for value in huge:
-        np.testing.assert_array_equal(schedule(value).numpy(), last, err_msg=repr(value))
         tensor = tf.constant(np.asarray(value)) if not tf.is_tensor(value) else value
+        if not tf.is_tensor(value):
+            with pytest.raises(ValueError, match=r"`step`.*is not below 2\*\*63"):
+                schedule(value)
+        np.testing.assert_array_equal(schedule(tensor).numpy(), last, err_msg=repr(value))
         np.testing.assert_array_equal(xla(tensor).numpy(), last, err_msg=repr(value))
     # Just below 2**63, and below 0, nothing changes.
     for value in (tf.constant(2.0**62, tf.float64), tf.constant(-1e19, tf.float64)):

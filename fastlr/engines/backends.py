@@ -57,10 +57,26 @@ def engine_name(step: Any) -> str:
     return name
 
 
+def _is_variable(step: Any) -> bool:
+    """A Keras variable (``optimizer.iterations``): read in the compiled step like a tensor."""
+    return hasattr(step, "value") and hasattr(step, "assign") and hasattr(step, "dtype")
+
+
 def call(schedule: Any, step: Any) -> Any:
-    """``schedule(step)`` as a float32 tensor of the engine's framework, ``step``'s shape."""
+    """``schedule(step)`` as a float32 tensor of the engine's framework, ``step``'s shape.
+
+    A host ``step`` (a Python or NumPy number, list or array) must be a valid step
+    (:func:`fastlr._steps.check`, the rule of ``fastlr.evaluate``: whole numbers >= 0 and
+    < 2**63): NaN, inf, fractional and negative values raise a ``ValueError`` naming ``step``.
+    A tensor or Keras variable is mapped totally inside the graph
+    (:data:`fastlr._steps.GRAPH_MAPPING`), where nothing can raise per step.
+    """
     name = engine_name(step)
-    if hasattr(step, "value") and hasattr(step, "assign") and name != "tensorflow":
+    if _framework_of(step) is None and not _is_variable(step):
+        from fastlr import _steps
+
+        step = _steps.check("step", step)
+    if _is_variable(step) and name != "tensorflow":
         step = step.value  # a Keras variable: its backend tensor (traced inside a compiled step)
     if name == "jax":
         from fastlr.engines import jax_ops

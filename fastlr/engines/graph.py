@@ -1,8 +1,9 @@
 """TensorFlow graph engine: how a formula runs inside ``model.fit`` and ``tf.function``.
 
-* The step (Python/NumPy int, int/uint/float tensor or Keras variable, any shape) becomes int64;
-  float steps are floored, steps below 0 count as 0, steps at or past 2**63 (uint64, float) count
-  as 2**63 - 1 (the schedule holds there, as after any end: no wrap-around to a negative step).
+* The step (a checked host value, an int/uint/float tensor or a Keras variable, any shape)
+  becomes int64; tensor float steps are floored, steps below 0 (and -inf) count as 0, steps at
+  or past 2**63 (uint64, float, +inf) count as 2**63 - 1 (the schedule holds there, as after any
+  end: no wrap-around to a negative step), NaN counts as 0 (:data:`fastlr._steps.GRAPH_MAPPING`).
 * Phase arithmetic runs on int64, the rest in float64 (one trace for every step value, no ``cond``,
   XLA-compilable); the result is rounded once to float32 and has the step's shape.
 """
@@ -164,9 +165,13 @@ class TensorFlowOps:
 def as_step(step: Any) -> tf.Tensor:
     """Any step input -> int64 tensor in ``[0, 2**63 - 1]`` of the same shape.
 
-    Out-of-range steps saturate explicitly: a plain cast would wrap a uint64 step >= 2**63 to a
-    negative one (read as step 0), and a float step >= 2**63 is undefined (step 0 on the CPU,
-    2**63 - 1 under XLA).
+    A tensor (or Keras variable) step is mapped totally, as on every engine
+    (:data:`fastlr._steps.GRAPH_MAPPING`): floats floored, below 0 and -inf -> 0, at or past
+    2**63 and +inf -> 2**63 - 1, NaN -> 0. Out-of-range steps saturate explicitly: a plain cast
+    would wrap a uint64 step >= 2**63 to a negative one (read as step 0), and casting a float
+    step >= 2**63 or NaN is undefined (step 0 on the CPU, 2**63 - 1 under XLA). Host values
+    (Python/NumPy) have already been checked by :func:`fastlr._steps.check` in
+    :func:`fastlr.engines.backends.call`.
     """
     if not isinstance(step, (tf.Tensor, tf.Variable)):
         if hasattr(step, "value") and hasattr(step, "dtype") and hasattr(step, "assign"):
@@ -184,10 +189,11 @@ def as_step(step: Any) -> tf.Tensor:
     if step.dtype.is_floating:
         step = tf.floor(tf.cast(step, _F64))
         big = step >= 2.0**63
+        inside = tf.logical_and(step >= 0.0, tf.logical_not(big))  # False for NaN
         step = tf.where(
             big,
             tf.constant(_I64_MAX, _I64),
-            tf.cast(tf.where(big, tf.zeros_like(step), step), _I64),
+            tf.cast(tf.where(inside, step, tf.zeros_like(step)), _I64),
         )
     elif step.dtype == tf.bool or not step.dtype.is_integer:
         raise TypeError(f"Argument `step` must be numeric. Received: step with dtype {step.dtype}")

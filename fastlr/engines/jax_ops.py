@@ -134,7 +134,8 @@ class JaxOps:
 
 def as_step(step: Any) -> jax.Array:
     """Any step input -> int64 array in ``[0, 2**63 - 1]`` of the same shape (call inside
-    ``jax.enable_x64``): floats floored, negatives to 0, steps at or past 2**63 to 2**63 - 1."""
+    ``jax.enable_x64``): floats floored, negatives and -inf to 0, steps at or past 2**63 and +inf
+    to 2**63 - 1, NaN to 0 (:data:`fastlr._steps.GRAPH_MAPPING`)."""
     step = jnp.asarray(step)
     if step.dtype == jnp.bool_ or not (
         jnp.issubdtype(step.dtype, jnp.integer) or jnp.issubdtype(step.dtype, jnp.floating)
@@ -143,7 +144,8 @@ def as_step(step: Any) -> jax.Array:
     if jnp.issubdtype(step.dtype, jnp.floating):
         s = jnp.floor(step.astype(jnp.float64))
         big = s >= 2.0**63
-        return jnp.where(big, _I64_MAX, jnp.maximum(jnp.where(big, 0.0, s), 0.0).astype(jnp.int64))
+        inside = (s >= 0.0) & ~big  # False for NaN
+        return jnp.where(big, _I64_MAX, jnp.where(inside, s, 0.0).astype(jnp.int64))
     if step.dtype == jnp.uint64:
         step = jnp.minimum(step, jnp.uint64(_I64_MAX))
     return jnp.maximum(step.astype(jnp.int64), 0)

@@ -169,7 +169,8 @@ class TorchOps:
 
 def as_step(step: Any) -> torch.Tensor:
     """Any step input -> int64 tensor in ``[0, 2**63 - 1]`` of the same shape: floats floored,
-    negatives to 0, steps at or past 2**63 to 2**63 - 1."""
+    negatives and -inf to 0, steps at or past 2**63 and +inf to 2**63 - 1, NaN to 0
+    (:data:`fastlr._steps.GRAPH_MAPPING`)."""
     if not isinstance(step, torch.Tensor):
         import numpy as np
 
@@ -187,7 +188,8 @@ def as_step(step: Any) -> torch.Tensor:
     if step.dtype.is_floating_point:
         s = torch.floor(step.to(_F64))
         big = s >= 2.0**63
-        s = torch.clamp(torch.where(big, torch.zeros_like(s), s), min=0.0).to(_I64)
+        inside = (s >= 0.0) & ~big  # False for NaN (a plain cast reads NaN as -2**63)
+        s = torch.where(inside, s, torch.zeros_like(s)).to(_I64)
         return torch.where(big, torch.full_like(s, _I64_MAX), s)
     return torch.clamp(step.to(_I64), min=0)
 

@@ -169,7 +169,13 @@ class Schedule(_Root):
     def __call__(self, step: Any) -> Any:
         """Evaluate as a Keras schedule: a float32 tensor of ``step``'s shape, of the step's
         framework (a TensorFlow, JAX or PyTorch tensor), else of the active Keras backend;
-        compilable there (``tf.function``/XLA, ``jax.jit``). See :mod:`fastlr.engines.backends`."""
+        compilable there (``tf.function``/XLA, ``jax.jit``). See :mod:`fastlr.engines.backends`.
+
+        A Python or NumPy ``step`` must be whole numbers >= 0 and < 2**63 (ints or whole-number
+        floats), as for :func:`fastlr.evaluate`: NaN, inf, fractional and negative values raise
+        ``ValueError``. A tensor step (``optimizer.iterations``) is mapped totally in the graph:
+        floats floored; below 0 (and -inf) -> 0; at or past 2**63 (and +inf) -> 2**63 - 1;
+        NaN -> 0 (:mod:`fastlr._steps`)."""
         from fastlr.engines import backends
 
         return backends.call(self, step)

@@ -35,7 +35,7 @@ _K2, _K3 = 12345678, 9876543  # fixed residues of the last two rounds
 
 
 def seed_keys(seed: int) -> tuple[int, int, int]:
-    """The hash keys ``(k0, k1, k2)`` of a seed in ``[0, 2**62]``: its base-``P`` digits."""
+    """The hash keys ``(k0, k1, k2)`` of a seed in ``[0, 2**53]``: its base-``P`` digits."""
     return seed % P, (seed // P) % P, seed // P // P
 
 

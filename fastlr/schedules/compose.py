@@ -393,7 +393,7 @@ class Noise(Composite):
         end: first step without noise again, int > ``start``, or None (no end).
         pct: bound on ``|n|``, in ``[0, 1)`` (1 or more could make the LR negative).
         std: standard deviation of the normal before truncation, > 0.
-        seed: int in ``[0, 2**62]``.
+        seed: int in ``[0, 2**53]``.
         distribution: ``"normal"`` (truncated) or ``"uniform"``.
 
     Example:
@@ -424,7 +424,7 @@ class Noise(Composite):
             end=end,
             pct=v.real("pct", pct, ge=0, lt=1),
             std=v.real("std", std, gt=0),
-            seed=v.integer("seed", seed, ge=0, le=2**62),
+            seed=v.integer("seed", seed, ge=0),
             distribution=v.choice("distribution", distribution, ("normal", "uniform")),
         )
 
@@ -437,11 +437,17 @@ class Noise(Composite):
         return (self.start, last, self.pct, self.std, mass, 1.0 if normal else 0.0, *keys)
 
     def phases(self) -> dict[str, int]:
-        out = dict(self.schedule.phases())
+        """The child's phases, and where the noise turns on and off; the child's end (its final
+        value held) is the schedule's only once the noise is off."""
+        out: dict[str, int] = {}
+        for key, p in self.schedule.phases().items():
+            if key.endswith("end") and (self.end is None or p < self.end):
+                key = f"{key} (under noise)"
+            out[key] = p
         if self.start:
-            out["noise"] = self.start
+            out["noise on"] = self.start
         if self.end is not None:
-            out["noise end"] = self.end
+            out["noise off"] = self.end
         return dict(sorted(out.items(), key=lambda kv: kv[1]))
 
     @staticmethod

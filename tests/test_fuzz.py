@@ -299,7 +299,9 @@ _bad_steps = st.one_of(
     st.lists(st.integers(-(2**63), 2**62), min_size=1, max_size=8)
     .filter(lambda x: min(x) < 0)
     .map(lambda x: np.array(x, dtype=np.int64)),  # a negative step
-    st.lists(st.floats(), min_size=1, max_size=4).map(np.array),  # floats (NaN included)
+    st.lists(st.floats(), min_size=1, max_size=4)  # floats that are not steps (NaN included)
+    .filter(lambda x: not all(math.isfinite(v) and 0 <= v < 2**63 and v == int(v) for v in x))
+    .map(np.array),
     st.integers(1, 4).map(lambda n: np.zeros((n, 2), dtype=np.int64)),  # 2-D
     st.lists(st.integers(2**63, 2**64 - 1), min_size=1, max_size=3).map(
         lambda x: np.array(x, dtype=np.uint64)  # past int64

@@ -43,7 +43,7 @@ from fastlr.engines.numpy_ref import reference
 from fastlr.schedules import REGISTRY
 
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=20,  # per class and property, fresh draws every run (CI's time budget)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -181,7 +181,7 @@ def test_consecutive_steps_differ_by_at_most_the_max_slope(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_vector_evaluation_equals_step_by_step(name, data):
     s, steps = data.draw(schedule_and_steps(name))

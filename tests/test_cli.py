@@ -389,17 +389,15 @@ def test_plot_samples_a_long_range_without_losing_phases(capsys, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _limited(nbytes):
-    """A preexec_fn: files of at most ``nbytes`` (a full disk, as a write sees it)."""
-
-    def limit():
-        import resource
-        import signal
-
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
-
-    return limit
+_LIMITED = (
+    "import resource, runpy, signal, sys; n = int(sys.argv.pop(1)); "
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "  # the write fails with EFBIG instead
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); sys.argv[0] = 'fastlr'; "
+    "runpy.run_module('fastlr', run_name='__main__', alter_sys=True)"
+)
+"""``python -c _LIMITED NBYTES ARGS...``: ``fastlr ARGS...`` with files of at most ``NBYTES``
+(a full disk, as a write sees it). Set in the child itself: a ``preexec_fn`` would run Python
+between fork and exec in a process whose other threads (JAX's, TF's) may hold locks."""
 
 
 @pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="needs RLIMIT_FSIZE semantics")
@@ -418,12 +416,9 @@ def test_a_full_disk_leaves_no_partial_file_and_the_old_one_intact(
     assert fresh.returncode == 0, fresh.stderr  # unlimited: written (and the kernel cached)
     old = path.read_bytes()
     assert len(old) > limit
+    limited = [sys.executable, "-c", _LIMITED, str(limit), *argv[3:]]
     full = subprocess.run(
-        [*argv, "--start", "5", "-o", str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        preexec_fn=_limited(limit),
+        [*limited, "--start", "5", "-o", str(path)], capture_output=True, text=True, env=env
     )
     assert full.returncode == 2, full.stderr
     assert full.stderr == (

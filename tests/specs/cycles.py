@@ -62,7 +62,7 @@ def _one_minus_power(x: Fraction, k: float) -> float:
     return -math.expm1(k * log_x)
 
 
-def _cycles(step, curve, *, max_lr, cycle_steps, min_lr, cycle_mult, cycle_decay, cycle_limit):
+def _cycles(step, curve, max_lr, cycle_steps, min_lr, cycle_mult, cycle_decay, cycle_limit):
     i, x = _position(step, cycle_steps, cycle_mult)
     if cycle_limit is not None and i >= cycle_limit:
         return min_lr
@@ -87,16 +87,8 @@ def reference_cosine_cycles(
     def curve(x):
         return half_cos(1 - Fraction(_one_minus_power(x, k_decay)))
 
-    return _cycles(
-        step,
-        curve,
-        max_lr=max_lr,
-        cycle_steps=cycle_steps,
-        min_lr=min_lr,
-        cycle_mult=cycle_mult,
-        cycle_decay=cycle_decay,
-        cycle_limit=cycle_limit,
-    )
+    common = (max_lr, cycle_steps, min_lr, cycle_mult, cycle_decay, cycle_limit)
+    return _cycles(step, curve, *common)
 
 
 def reference_poly_cycles(
@@ -112,16 +104,8 @@ def reference_poly_cycles(
     k_decay=1.0,
 ):
     """timm's polynomial: ``lr_min + (peak - lr_min) * (1 - x**k_decay)**power``."""
-    return _cycles(
-        step,
-        lambda x: math.pow(_one_minus_power(x, k_decay), power),
-        max_lr=max_lr,
-        cycle_steps=cycle_steps,
-        min_lr=min_lr,
-        cycle_mult=cycle_mult,
-        cycle_decay=cycle_decay,
-        cycle_limit=cycle_limit,
-    )
+    common = (max_lr, cycle_steps, min_lr, cycle_mult, cycle_decay, cycle_limit)
+    return _cycles(step, lambda x: math.pow(_one_minus_power(x, k_decay), power), *common)
 
 
 def reference_tanh_cycles(
@@ -143,16 +127,8 @@ def reference_tanh_cycles(
         z = Fraction(lb) * (1 - x) + Fraction(ub) * x
         return 1.0 / (1.0 + math.exp(min(2.0 * float(z), 700.0)))
 
-    return _cycles(
-        step,
-        curve,
-        max_lr=max_lr,
-        cycle_steps=cycle_steps,
-        min_lr=min_lr,
-        cycle_mult=cycle_mult,
-        cycle_decay=cycle_decay,
-        cycle_limit=cycle_limit,
-    )
+    common = (max_lr, cycle_steps, min_lr, cycle_mult, cycle_decay, cycle_limit)
+    return _cycles(step, curve, *common)
 
 
 # -- the model ---------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import math
 import warnings
 from typing import Any
 
+from fastlr.torch_schedulers import _build, per_group
+
 SUPPORTED = (
     "CosineLRScheduler",
     "PolyLRScheduler",
@@ -139,17 +141,12 @@ def from_timm(
             "same distribution from a counter-based hash (other values): pass redraw_noise=True "
             "to accept it"
         )
-    groups = scheduler.optimizer.param_groups
-    if group is not None:
-        group = v.integer("group", group, ge=0, lt=len(groups))
-        return _convert(scheduler, name, group, steps_per_epoch)
-    built = [_convert(scheduler, name, g, steps_per_epoch) for g in range(len(groups))]
-    if any(b != built[0] for b in built[1:]):
-        raise ValueError(
-            f"{name}: the optimizer's {len(groups)} param groups have different schedules "
-            f"(group 0: {built[0]!r}; group 1: {built[1]!r}); pass group=i to convert one of them"
-        )
-    return built[0]
+    return per_group(
+        name,
+        len(scheduler.optimizer.param_groups),
+        lambda g: _convert(scheduler, name, g, steps_per_epoch),
+        group,
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -181,14 +178,6 @@ def _name(s: Any) -> str:
         f"from_timm expects a timm scheduler (supported: {', '.join(SUPPORTED)}). "
         f"Received: {cls.__name__}"
     )
-
-
-def _build(where: str, cls: type, *args: Any, **kwargs: Any) -> Any:
-    """``cls(*args, **kwargs)``, its refusal prefixed with the timm scheduler it came from."""
-    try:
-        return cls(*args, **kwargs)
-    except (TypeError, ValueError) as e:
-        raise type(e)(f"{where}: no fastlr {cls.__name__} for these values: {e}") from None
 
 
 def _cycles(s: Any, name: str, base: float) -> Any:

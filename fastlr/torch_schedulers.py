@@ -111,18 +111,26 @@ def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
             f"from_torch expects a torch.optim.lr_scheduler scheduler. "
             f"Received: {type(scheduler).__name__}"
         )
-    groups = len(scheduler.optimizer.param_groups)
-    if group is not None:
-        from fastlr import _validate as v
+    return per_group(
+        type(scheduler).__name__,
+        len(scheduler.optimizer.param_groups),
+        lambda g: _absolute(scheduler, g),
+        group,
+    )
 
-        v.integer("group", group, ge=0, lt=groups)
-        return _absolute(scheduler, group)
-    built = [_absolute(scheduler, g) for g in range(groups)]
+
+def per_group(name: str, groups: int, convert: Any, group: int | None) -> Any:
+    """``convert(group)``; without ``group``, the one schedule every param group has (refused,
+    naming both, where two groups differ). Shared by the scheduler converters."""
+    from fastlr import _validate as v
+
+    if group is not None:
+        return convert(v.integer("group", group, ge=0, lt=groups))
+    built = [convert(g) for g in range(groups)]
     if any(b != built[0] for b in built[1:]):
         raise ValueError(
-            f"{type(scheduler).__name__}: the optimizer's {groups} param groups have different "
-            f"schedules (group 0: {built[0]!r}; group 1: {built[1]!r}); pass group=i to convert "
-            "one of them"
+            f"{name}: the optimizer's {groups} param groups have different schedules (group 0: "
+            f"{built[0]!r}; group 1: {built[1]!r}); pass group=i to convert one of them"
         )
     return built[0]
 
@@ -153,7 +161,8 @@ def _name(s: Any) -> str:
 
 
 def _build(where: str, cls: type, *args: Any, **kwargs: Any) -> Any:
-    """``cls(*args, **kwargs)``, its refusal prefixed with the torch scheduler it came from."""
+    """``cls(*args, **kwargs)``, its refusal prefixed with the scheduler it came from (``where``:
+    a torch or timm class name; shared with :mod:`fastlr.timm_schedulers`)."""
     try:
         return cls(*args, **kwargs)
     except (TypeError, ValueError) as e:
